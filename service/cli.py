@@ -1,0 +1,119 @@
+"""``mailhook``: the one command-line entry point (serve, worker, dev, migrate, check, replay …)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from service.settings import Settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Mailhook: inbound email from forwarding providers, verified, stored and piped onwards.
+
+    Configuration comes from MAILHOOK_* environment variables (see README) and the YAML file
+    named by MAILHOOK_CONFIG (default ./mailhook.yaml).
+    """
+    ctx.obj = Settings()
+    from service.logs import configure_logging
+
+    configure_logging(ctx.obj.log_level)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="TCP port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=int, help="Web processes (uvicorn workers).")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
+    """Run the web app (ingest, API, health) under uvicorn."""
+    from service.runner import serve_web
+
+    serve_web(_settings(ctx), host=host, port=port, workers=workers)
+
+
+@cli.command()
+@click.option("--burst", is_flag=True, help="Process what is queued, then exit.")
+@click.pass_context
+def worker(ctx: click.Context, burst: bool) -> None:
+    """Run the arq worker that executes pipelines."""
+    from service.runner import run_worker
+
+    sys.exit(run_worker(_settings(ctx), burst=burst))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="TCP port to listen on.")
+@click.pass_context
+def dev(ctx: click.Context, host: str, port: int) -> None:
+    """Web + worker + an embedded Redis on the local SQLite file; Ctrl-C stops them all."""
+    from service.dev import run_dev
+
+    run_dev(_settings(ctx), host=host, port=port)
+
+
+@cli.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Apply database migrations (alembic upgrade head)."""
+    from service.db import make_engine
+    from service.migrate import upgrade
+
+    engine = make_engine(_settings(ctx))
+    click.echo(f"migrating {engine.url.render_as_string(hide_password=True)} …")
+    upgrade(engine)
+    click.echo("database is at the latest revision")
+
+
+@cli.command()
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Validate the config file and reach the database and Redis; exit 1 on any problem."""
+    from service.checks import run_checks
+
+    ok = asyncio.run(run_checks(_settings(ctx), click.echo))
+    sys.exit(0 if ok else 1)
+
+
+@cli.command()
+@click.argument("message_id")
+@click.option("--resume", is_flag=True, help="Resume the failed run at the failed step instead of re-running all.")
+@click.pass_context
+def replay(ctx: click.Context, message_id: str, resume: bool) -> None:
+    """Queue MESSAGE_ID to run its pipeline again (for failed or dead-lettered messages)."""
+    from service.replay import replay_message
+
+    sys.exit(asyncio.run(replay_message(_settings(ctx), message_id, resume=resume, echo=click.echo)))
+
+
+@cli.command()
+@click.option("--status", type=click.Choice(["pending", "processing", "processed", "failed"]), help="Only this status.")
+@click.option("--limit", default=50, show_default=True, type=int, help="How many, newest first.")
+@click.pass_context
+def messages(ctx: click.Context, status: str | None, limit: int) -> None:
+    """List stored messages, newest first (``--status failed`` shows what needs a replay)."""
+    from service.db import make_engine
+    from service.models import MessageStatus
+    from service.storage import list_messages
+
+    rows = list_messages(make_engine(_settings(ctx)), status=MessageStatus(status) if status else None, limit=limit)
+    for row in rows:
+        error = f"  error: {row.error}" if row.error else ""
+        click.echo(f"{row.id}  {row.status:<10}  {row.source:<12}  {row.subject or '(no subject)'}{error}")
+    if not rows:
+        click.echo("no messages")
+
+
+def main() -> None:
+    cli(auto_envvar_prefix=None)

@@ -1,0 +1,161 @@
+"""The user's ``mailhook.yaml``: sources, Slack target, outbound policy (and, later, pipelines).
+
+``${VAR}`` and ``${VAR:-default}`` are expanded from the environment before validation so that
+secrets never need to live in the file. Validation errors name the exact key that is wrong.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class ConfigError(Exception):
+    """The config file is missing, unreadable or invalid; ``str()`` says where and why."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(_Strict):
+    """One place mail comes from: a provider account posting to ``/hooks/{name}``."""
+
+    name: str
+    provider: str
+    secrets: list[SecretStr] = Field(min_length=1)
+    signing_keys: list[SecretStr] = Field(default_factory=list)
+    allow_ips: list[str] = Field(default_factory=list)
+    max_body_bytes: int | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not _SOURCE_NAME.match(value):
+            raise ValueError("must be lower-case letters, digits, '-' or '_' (used in URLs)")
+        return value
+
+    @field_validator("secrets")
+    @classmethod
+    def _long_secrets(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for secret in value:
+            if len(secret.get_secret_value()) < 16:
+                raise ValueError("each secret must be at least 16 characters (use `mailhook secret`)")
+        return value
+
+    @field_validator("allow_ips")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)
+        return value
+
+    def secret_values(self) -> list[bytes]:
+        return [s.get_secret_value().encode() for s in self.secrets]
+
+
+class SlackConfig(_Strict):
+    """Default Slack incoming-webhook target."""
+
+    webhook_url: SecretStr
+    timeout_s: float = 10.0
+
+
+class OutboundConfig(_Strict):
+    """Hosts that outbound requests may reach even though they resolve to private addresses."""
+
+    allow_hosts: list[str] = Field(default_factory=list)
+
+
+class AppConfig(_Strict):
+    """The whole file. New top-level sections (pipelines, routes, smtp) are added here."""
+
+    sources: list[SourceConfig] = Field(default_factory=list)
+    slack: SlackConfig | None = None
+    outbound: OutboundConfig = OutboundConfig()
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_sources(cls, value: list[SourceConfig]) -> list[SourceConfig]:
+        names = [s.name for s in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate source names: {', '.join(dupes)}")
+        return value
+
+    def source(self, name: str) -> SourceConfig | None:
+        return next((s for s in self.sources if s.name == name), None)
+
+
+def expand_env(text: str, environ: dict[str, str] | None = None) -> str:
+    """Replace ``${VAR}`` / ``${VAR:-default}``; an unset variable without default is an error."""
+    env = os.environ if environ is None else environ
+
+    def _sub(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"environment variable {name} is referenced in the config but not set")
+
+    return _ENV_REF.sub(_sub, text)
+
+
+def parse_config(text: str, *, origin: str = "<config>", environ: dict[str, str] | None = None) -> AppConfig:
+    try:
+        data: Any = yaml.safe_load(expand_env(text, environ)) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{origin}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: the top level must be a mapping of sections")
+    try:
+        return AppConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(origin, exc)) from None
+
+
+def load_config(path: Path, *, environ: dict[str, str] | None = None) -> AppConfig:
+    """Read and validate the file; a missing file means "no sources yet", not an error."""
+    if not path.exists():
+        return AppConfig()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return parse_config(text, origin=str(path), environ=environ)
+
+
+def format_validation_error(origin: str, exc: ValidationError) -> str:
+    lines = [f"{origin}: {exc.error_count()} problem(s):"]
+    for err in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        lines.append(f"  - {where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+class ConfigHolder:
+    """The config in force. ``reload`` swaps it atomically; a broken file leaves the old one."""
+
+    def __init__(self, path: Path, current: AppConfig) -> None:
+        self.path = path
+        self.current = current
+
+    @classmethod
+    def load(cls, path: Path) -> ConfigHolder:
+        return cls(path, load_config(path))
+
+    def reload(self) -> AppConfig:
+        """Raise ``ConfigError`` (keeping the previous config) when the new file is invalid."""
+        self.current = load_config(self.path)
+        return self.current

@@ -1,0 +1,78 @@
+"""``mailhook dev``: everything on one machine with no accounts — SQLite, an embedded Redis,
+the web app and a worker — and the webhook URLs to paste into the providers."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+
+import click
+
+from service.config import load_config
+from service.embedded_redis import EmbeddedRedis, port_open
+from service.settings import Settings
+
+_STARTER_CONFIG = """\
+# Created by `mailhook dev`. See mailhook.example.yaml for every option.
+sources:
+  - name: proxiedmail
+    provider: proxiedmail
+    secrets: [{proxiedmail}]
+  - name: improvmx
+    provider: improvmx
+    secrets: [{improvmx}]
+# slack:
+#   webhook_url: ${{SLACK_WEBHOOK_URL}}
+outbound:
+  allow_hosts: []
+"""
+
+
+def ensure_config(path: Path) -> bool:
+    """Write a starter config with fresh random secrets when none exists; True if written."""
+    if path.exists():
+        return False
+    path.write_text(_STARTER_CONFIG.format(proxiedmail=secrets.token_urlsafe(24), improvmx=secrets.token_urlsafe(24)))
+    return True
+
+
+def _redis_for_dev(settings: Settings) -> EmbeddedRedis | None:
+    """Use the configured Redis when it answers; otherwise start a private one under ./var."""
+    host_port = settings.redis_url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+    host, _, port = host_port.partition(":")
+    if port_open(host or "127.0.0.1", int(port or 6379)):
+        return None
+    return EmbeddedRedis(settings.data_dir / "redis").start()
+
+
+def run_dev(settings: Settings, *, host: str, port: int) -> None:
+    from service.db import make_engine
+    from service.migrate import upgrade
+    from service.runner import serve_web_and_worker
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if ensure_config(settings.config):
+        click.echo(f"created {settings.config} with fresh secrets")
+    config = load_config(settings.config)
+    upgrade(make_engine(settings))
+    redis = _redis_for_dev(settings)
+    if redis is not None:
+        settings = settings.model_copy(update={"redis_url": redis.url})
+        click.echo(f"started an embedded Redis at {redis.url} (data in {redis.data_dir})")
+    click.echo(f"database: {settings.database_url}")
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    click.echo("webhook URLs to paste into your providers (keep them secret):")
+    for source in config.sources:
+        secret = source.secrets[0].get_secret_value()
+        click.echo(f"  {source.name:<14} ({source.provider}): {base}/hooks/{source.name}/{secret}")
+    if config.slack is None:
+        click.echo("Slack: not configured; add slack.webhook_url to the config to get posts")
+    click.echo("Ctrl-C stops web, worker and Redis.")
+    try:
+        asyncio.run(serve_web_and_worker(settings, host=host, port=port))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if redis is not None:
+            redis.stop()

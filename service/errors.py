@@ -1,0 +1,98 @@
+"""Mailhook's exception hierarchy and the one table that maps it to HTTP answers.
+
+    MailhookError
+    ├── Unauthorized          401  wrong/unknown secret or bad signature (same answer for both)
+    ├── Forbidden             403  caller IP not in the source's allow-list
+    ├── PayloadTooLarge       413  body over the limit
+    ├── BadPayload            400  malformed JSON/MIME or not the provider's shape
+    ├── UnsupportedMediaType  415  wrong content type for the provider
+    ├── NotFound              404
+    └── StorageUnavailable    503  database down; the provider should retry
+
+Providers retry on 5xx and give up on 4xx, so only our own outages may produce 5xx.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+log = logging.getLogger("mailhook.errors")
+
+
+class MailhookError(Exception):
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class Unauthorized(MailhookError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(MailhookError):
+    status_code = 403
+    code = "forbidden"
+
+
+class PayloadTooLarge(MailhookError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class BadPayload(MailhookError):
+    status_code = 400
+    code = "bad_payload"
+
+
+class UnsupportedMediaType(MailhookError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class NotFound(MailhookError):
+    status_code = 404
+    code = "not_found"
+
+
+class StorageUnavailable(MailhookError):
+    status_code = 503
+    code = "storage_unavailable"
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return body
+
+
+async def mailhook_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, MailhookError)
+    headers = {"Retry-After": "30"} if isinstance(exc, StorageUnavailable) else None
+    return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status_code, headers=headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse(error_body(f"http_{exc.status_code}", str(exc.detail)), exc.status_code, headers=exc.headers)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    """Last resort: log it (Sentry picks it up, scrubbed) and answer without a traceback."""
+    # The route template, never the URL: hook URLs carry the source secret.
+    route = getattr(request.scope.get("route"), "path", "?")
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, route, exc_info=exc)
+    return JSONResponse(error_body("internal_error", "internal error; it has been logged"), 500)
+
+
+EXCEPTION_HANDLERS = {MailhookError: mailhook_error, HTTPException: http_error, Exception: unexpected_error}

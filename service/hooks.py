@@ -1,0 +1,60 @@
+"""The ingest endpoint: HTTP → verify → normalise → store → enqueue, nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from service.auth import authenticate, check_ip, client_ip, secret_from_request
+from service.body import read_body
+from service.errors import BadPayload
+from service.inbound import InboundEmail
+from service.providers import Delivery, InboundProvider, get_provider
+from service.state import AppState
+
+# Bodies above this are normalised in a thread so one huge delivery cannot stall the event loop.
+_INLINE_PARSE_LIMIT = 256 * 1024
+
+
+async def receive(request: Request) -> Response:
+    state: AppState = request.app.state.mailhook
+    config = state.config.current
+    source = authenticate(config, request.path_params["source"], secret_from_request(request))
+    check_ip(source, client_ip(request, [*state.settings.trusted_proxies, *config.trusted_proxies]))
+    body = await read_body(request, source.max_body_bytes or state.settings.max_body_bytes)
+    delivery = Delivery(
+        source=source,
+        body=body,
+        headers=request.headers,
+        query=request.query_params,
+        remote_ip=request.client.host if request.client else None,
+    )
+    provider = get_provider(source.provider)
+    emails = await _normalise(provider, delivery)
+    results = await state.writer.submit(emails)
+    return JSONResponse(
+        {"status": "accepted", "messages": [{"id": r.message_id, "duplicate": r.duplicate} for r in results]},
+        status_code=provider.success_status,
+    )
+
+
+async def _normalise(provider: InboundProvider, delivery: Delivery) -> list[InboundEmail]:
+    if len(delivery.body) <= _INLINE_PARSE_LIMIT:
+        emails = _verified_parse(provider, delivery)
+    else:
+        emails = await asyncio.to_thread(_verified_parse, provider, delivery)
+    if not emails:
+        raise BadPayload("the delivery contained no message")
+    return emails
+
+
+def _verified_parse(provider: InboundProvider, delivery: Delivery) -> list[InboundEmail]:
+    provider.verify(delivery)
+    return provider.parse(delivery)
+
+
+async def probe(request: Request) -> Response:
+    """Providers probe hook URLs with GET/HEAD before saving them: answer 200, do nothing."""
+    return JSONResponse({"status": "ok"})

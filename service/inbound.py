@@ -1,0 +1,110 @@
+"""The one shape every provider's delivery is normalised into before it is stored.
+
+Providers differ in everything (JSON, forms, raw MIME, SMTP); from here on Mailhook only sees
+``InboundEmail``. The field list follows ../shared/providers.md §0.1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import getaddresses, parsedate_to_datetime
+
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def new_id() -> str:
+    """A 26-character, time-ordered id (ULID layout) so ids sort by arrival in every database."""
+    value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    name: str | None
+    address: str
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"name": self.name, "address": self.address}
+
+
+@dataclass(slots=True)
+class InboundAttachment:
+    filename: str | None
+    content_type: str
+    data: bytes
+    content_id: str | None = None
+    disposition: str = "attachment"
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(slots=True)
+class InboundEmail:
+    """A normalised delivery; ``raw_payload`` is the request body with provider secrets removed."""
+
+    provider: str
+    source: str
+    idempotency_key: str
+    raw_payload: bytes
+    raw_content_type: str = "application/json"
+    provider_event_id: str | None = None
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    envelope_from: str | None = None
+    envelope_to: list[str] = field(default_factory=list)
+    header_from: Address | None = None
+    to: list[Address] = field(default_factory=list)
+    cc: list[Address] = field(default_factory=list)
+    reply_to: list[Address] = field(default_factory=list)
+    subject: str | None = None
+    message_id: str | None = None
+    date: datetime | None = None
+    text: str | None = None
+    html: str | None = None
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    attachments: list[InboundAttachment] = field(default_factory=list)
+    raw_mime: bytes | None = None
+    auth: dict[str, str] = field(default_factory=dict)
+    defects: list[str] = field(default_factory=list)
+
+
+def idempotency_key(*parts: str | None) -> str:
+    """sha256 over the identifying parts; used where the provider gives no delivery id."""
+    joined = "\x1f".join(part or "" for part in parts)
+    return hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def normalise_message_id(value: str | None) -> str | None:
+    """Message-IDs arrive with and without angle brackets; store them as ``<...>``."""
+    if not value:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    return value if value.startswith("<") else f"<{value.strip('<>')}>"
+
+
+def parse_addresses(value: str | None) -> list[Address]:
+    if not value:
+        return []
+    return [Address(name or None, addr) for name, addr in getaddresses([value]) if addr]
+
+
+def parse_date(value: str | None) -> datetime | None:
+    """RFC 2822 dates from headers; ``None`` for anything unparseable (never raise on user data)."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,41 @@
+"""Logging set-up. Hook URLs carry source secrets, so every log line passes a redacting filter."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_HOOK_SECRET = re.compile(r"(/hooks/[^/\s?\"]+/)[^\s?\"]+")
+
+
+class RedactHookSecrets(logging.Filter):
+    """Rewrites ``/hooks/{source}/{secret}`` to ``/hooks/{source}/***`` in messages and args."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _HOOK_SECRET.sub(r"\1***", record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_HOOK_SECRET.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact = RedactHookSecrets()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+    for name in ("uvicorn", "uvicorn.access", "uvicorn.error", "arq", "mailhook"):
+        logging.getLogger(name).addFilter(redact)
+
+
+def uvicorn_log_config() -> dict[str, object]:
+    """uvicorn's own handlers, with the redacting filter attached to its access log."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, object] = {**LOGGING_CONFIG}
+    config["filters"] = {"redact": {"()": RedactHookSecrets}}
+    handlers = {name: dict(h) for name, h in LOGGING_CONFIG["handlers"].items()}
+    for handler in handlers.values():
+        handler["filters"] = ["redact"]
+    config["handlers"] = handlers
+    return config

@@ -1,0 +1,102 @@
+"""Database tables. The index row (``Message``) is separate from its raw payload (``MessageRaw``)
+and attachment content lives in the blob store by sha256, as mailpit separates mailbox/data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class MessageStatus(StrEnum):
+    pending = "pending"
+    processing = "processing"
+    processed = "processed"
+    failed = "failed"
+
+
+class Message(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=26)
+    source: str = Field(index=True, max_length=64)
+    provider: str = Field(max_length=32)
+    provider_event_id: str | None = Field(default=None, max_length=255)
+    idempotency_key: str = Field(unique=True, max_length=128)
+    received_at: datetime = Field(index=True)
+    envelope_from: str | None = None
+    envelope_to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    from_name: str | None = None
+    from_address: str | None = Field(default=None, index=True)
+    to: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    cc: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reply_to: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    subject: str | None = None
+    message_id: str | None = Field(default=None, index=True)
+    date: datetime | None = None
+    text: str | None = None
+    html: str | None = None
+    headers: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    auth: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    defects: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    raw_mime_sha256: str | None = Field(default=None, max_length=64)
+    raw_mime_size: int | None = None
+    status: str = Field(default=MessageStatus.pending, index=True, max_length=16)
+    error: str | None = None
+    attempts: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class MessageRaw(SQLModel, table=True):
+    """The delivery body exactly as received (provider secrets stripped), for audit and re-parsing."""
+
+    message_id: str = Field(primary_key=True, foreign_key="message.id", max_length=26)
+    content_type: str = Field(max_length=255)
+    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Attachment(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(foreign_key="message.id", index=True, max_length=26)
+    position: int
+    filename: str | None = None
+    content_type: str = Field(max_length=255)
+    size: int
+    sha256: str = Field(max_length=64, index=True)
+    content_id: str | None = None
+    disposition: str = Field(default="attachment", max_length=32)
+
+
+class PipelineRun(SQLModel, table=True):
+    """One run of one pipeline over one message; replays add a new run."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(foreign_key="message.id", index=True, max_length=26)
+    pipeline: str = Field(max_length=128)
+    route: str | None = Field(default=None, max_length=128)
+    status: str = Field(default="running", index=True, max_length=16)
+    error: str | None = None
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+class StepRun(SQLModel, table=True):
+    """A step's outcome inside a pipeline run; a ``succeeded`` row is never executed again."""
+
+    __table_args__ = (UniqueConstraint("pipeline_run_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pipeline_run_id: int = Field(foreign_key="pipelinerun.id", index=True)
+    position: int
+    name: str = Field(max_length=64)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    duration_ms: float | None = None
+    error: str | None = None
+    output: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    updated_at: datetime = Field(default_factory=utcnow)

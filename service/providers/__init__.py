@@ -1,0 +1,16 @@
+"""Provider registry: the source's ``provider`` name picks the adapter (no ``if provider ==``)."""
+
+from __future__ import annotations
+
+from service.providers.base import Delivery, InboundProvider
+from service.providers.improvmx import ImprovMX
+from service.providers.proxiedmail import ProxiedMail
+
+PROVIDERS: dict[str, type[InboundProvider]] = {cls.name: cls for cls in (ProxiedMail, ImprovMX)}
+
+
+def get_provider(name: str) -> InboundProvider:
+    return PROVIDERS[name]()
+
+
+__all__ = ["PROVIDERS", "Delivery", "InboundProvider", "get_provider"]

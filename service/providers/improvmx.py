@@ -1,0 +1,113 @@
+"""ImprovMX alias-forward webhooks (../shared/providers.md §2).
+
+No signature and no delivery id: authenticity rests on the secret URL plus ImprovMX's published
+sending IP (configure ``allow_ips``), and redeliveries are recognised by Message-ID + alias +
+timestamp.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from typing import Any
+
+from service.errors import BadPayload
+from service.inbound import (
+    Address,
+    InboundAttachment,
+    InboundEmail,
+    idempotency_key,
+    normalise_message_id,
+    parse_addresses,
+    parse_date,
+)
+from service.providers.base import Delivery, InboundProvider, load_json_object, optional, require
+
+
+class ImprovMX(InboundProvider):
+    """ImprovMX webhook forwards (alias destination is a URL)."""
+
+    name = "improvmx"
+
+    def parse(self, delivery: Delivery) -> list[InboundEmail]:
+        data = load_json_object(delivery.body)
+        headers = _headers(require(data, "headers", dict))
+        sender = require(data, "from", dict)
+        delivered_to = _first(headers, "delivered-to")
+        to = [_address(item, f"to[{i}]") for i, item in enumerate(optional(data, "to", list) or [])]
+        envelope_to = [delivered_to] if delivered_to else [a.address for a in to]
+        message_id = normalise_message_id(optional(data, "message-id", str))
+        timestamp = optional(data, "timestamp", (int, float))
+        return_path = optional(data, "return-path", dict) or {}
+        # Bodies and attachments are dropped from the kept payload only by size, never by content.
+        return [
+            InboundEmail(
+                provider=self.name,
+                source=delivery.source.name,
+                idempotency_key=idempotency_key(self.name, message_id, ",".join(envelope_to), str(timestamp)),
+                raw_payload=delivery.body,
+                received_at=datetime.fromtimestamp(timestamp, UTC) if timestamp else delivery.received_at,
+                envelope_from=return_path.get("email") if isinstance(return_path.get("email"), str) else None,
+                envelope_to=envelope_to,
+                header_from=_address(sender, "from"),
+                to=to,
+                cc=parse_addresses(_first(headers, "cc")),
+                reply_to=parse_addresses(_first(headers, "reply-to")),
+                subject=optional(data, "subject", str),
+                message_id=message_id,
+                date=parse_date(optional(data, "date", str)),
+                text=optional(data, "text", str),
+                html=optional(data, "html", str),
+                headers=headers,
+                attachments=_attachments(data, "attachments", "attachment") + _attachments(data, "inlines", "inline"),
+            )
+        ]
+
+
+def _headers(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    """Header values are a string or a list of strings (docs changed over time): flatten both."""
+    pairs: list[tuple[str, str]] = []
+    for name, value in raw.items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if not isinstance(item, str):
+                raise BadPayload(f"header '{name}' must be a string or a list of strings")
+            pairs.append((name, item))
+    return pairs
+
+
+def _first(headers: list[tuple[str, str]], name: str) -> str | None:
+    return next((value for key, value in headers if key.lower() == name), None)
+
+
+def _address(item: Any, where: str) -> Address:
+    if not isinstance(item, dict):
+        raise BadPayload(f"field '{where}' must be an object with 'email'", details={"field": where})
+    email = require(item, "email", str, where)
+    name = item.get("name")
+    return Address(name if isinstance(name, str) and name else None, email)
+
+
+def _attachments(data: dict[str, Any], key: str, disposition: str) -> list[InboundAttachment]:
+    found: list[InboundAttachment] = []
+    for index, item in enumerate(optional(data, key, list) or []):
+        where = f"{key}[{index}]"
+        if not isinstance(item, dict):
+            raise BadPayload(f"field '{where}' must be an object", details={"field": where})
+        content = require(item, "content", str, where)
+        try:
+            # ``encoding`` says "binary" in some samples although content is base64: ignore it.
+            payload = base64.b64decode(content, validate=False)
+        except (binascii.Error, ValueError):
+            raise BadPayload(f"field '{where}.content' is not base64", details={"field": where}) from None
+        found.append(
+            InboundAttachment(
+                filename=item.get("name") if isinstance(item.get("name"), str) else None,
+                content_type=item.get("type") if isinstance(item.get("type"), str) else "application/octet-stream",
+                data=payload,
+                content_id=item.get("cid") if isinstance(item.get("cid"), str) else None,
+                disposition=disposition,
+            )
+        )
+    return found

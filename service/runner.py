@@ -1,0 +1,69 @@
+"""Starting the web server and the worker from ``Settings`` (used by the CLI and ``dev``)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import uvicorn
+from arq.worker import Worker
+
+from service.logs import uvicorn_log_config
+from service.settings import Settings
+
+
+def uvicorn_config(settings: Settings, *, host: str, port: int) -> uvicorn.Config:
+    from service.app import create_app
+
+    return uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=uvicorn_log_config(),
+        proxy_headers=False,  # X-Forwarded-For is honoured only from configured trusted proxies
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def serve_web(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
+    if workers > 1:
+        # Several processes need an import string; each builds its Settings from the same env.
+        uvicorn.run(
+            "service.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=uvicorn_log_config(),
+            proxy_headers=False,
+            server_header=False,
+        )
+        return
+    uvicorn.Server(uvicorn_config(settings, host=host, port=port)).run()
+
+
+def build_worker(settings: Settings, *, burst: bool = False, handle_signals: bool = True) -> Worker:
+    from workers.main import worker_settings
+
+    options = worker_settings(settings, burst=burst)
+    options["handle_signals"] = handle_signals and not burst
+    return Worker(**options)
+
+
+def run_worker(settings: Settings, *, burst: bool = False) -> int:
+    worker = build_worker(settings, burst=burst)
+    worker.run()
+    return 0 if worker.jobs_failed == 0 or not burst else 1
+
+
+async def serve_web_and_worker(settings: Settings, *, host: str, port: int) -> None:
+    """One event loop running uvicorn and the worker; when uvicorn stops (Ctrl-C), so does the worker."""
+    server = uvicorn.Server(uvicorn_config(settings, host=host, port=port))
+    worker = build_worker(settings, handle_signals=False)
+    worker_task = asyncio.create_task(worker.async_run())
+    try:
+        await server.serve()
+    finally:
+        worker_task.cancel()
+        await asyncio.gather(worker_task, return_exceptions=True)
+        await worker.close()

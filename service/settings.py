@@ -1,0 +1,59 @@
+"""Process-wide settings, read once from ``MAILHOOK_*`` environment variables.
+
+Built at start-up by the CLI (or a test) and passed down explicitly: nothing in Mailhook reads
+``os.environ`` at import time, so tests can run many differently configured apps in one process.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Typed settings; every field is documented in the README's settings table."""
+
+    model_config = SettingsConfigDict(env_prefix="MAILHOOK_", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(
+        default="sqlite:///./var/mailhook.db",
+        validation_alias=AliasChoices("MAILHOOK_DATABASE_URL", "DATABASE_URL"),
+    )
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        validation_alias=AliasChoices("MAILHOOK_REDIS_URL", "REDIS_URL"),
+    )
+    config: Path = Path("./mailhook.yaml")
+    data_dir: Path = Path("./var")
+    sentry_dsn: SecretStr | None = None
+    environment: str = "production"
+    max_body_bytes: int = 60 * 1024 * 1024
+    trusted_proxies: list[str] = Field(default_factory=list)
+    queue_name: str = "mailhook:queue"
+    # Group commit: how long the writer waits for more deliveries before committing a batch,
+    # and the most deliveries one transaction carries.
+    commit_window_ms: float = 0.0
+    commit_max_batch: int = 256
+    worker_max_jobs: int = 32
+    job_max_tries: int = 8
+    sweep_min_age_s: float = 10.0
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        """Platforms hand out ``postgres://`` URLs; SQLAlchemy wants an explicit driver."""
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,96 @@
+"""Group commit: concurrent deliveries share one transaction and one fsync.
+
+Each request hands its normalised emails to ``GroupCommitWriter.submit`` and waits. A single
+background task drains everything queued so far into one batch and commits it in a worker
+thread; while that commit runs, the next batch accumulates. A request is answered only after
+the transaction holding its rows has committed, so a 200 still means "durably stored".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from service.blobs import BlobStore
+from service.errors import StorageUnavailable
+from service.inbound import InboundEmail
+from service.storage import StoreResult, store_batch
+
+log = logging.getLogger("mailhook.writer")
+
+
+@dataclass(slots=True)
+class _Pending:
+    emails: Sequence[InboundEmail]
+    done: asyncio.Future[list[StoreResult]]
+
+
+class GroupCommitWriter:
+    def __init__(
+        self,
+        engine: Engine,
+        blobs: BlobStore,
+        *,
+        max_batch: int = 256,
+        window_s: float = 0.0,
+        on_stored: Callable[[list[str]], None] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._blobs = blobs
+        self._max_batch = max_batch
+        self._window_s = window_s
+        self._on_stored = on_stored
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="mailhook-group-commit")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def submit(self, emails: Sequence[InboundEmail]) -> list[StoreResult]:
+        """Return once ``emails`` are committed; raise ``StorageUnavailable`` if they could not be."""
+        if self._task is None:
+            raise RuntimeError("writer not started")
+        done: asyncio.Future[list[StoreResult]] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Pending(emails, done))
+        return await done
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            if self._window_s:
+                await asyncio.sleep(self._window_s)
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self._commit(batch)
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        emails = [email for pending in batch for email in pending.emails]
+        try:
+            results = await asyncio.to_thread(store_batch, self._engine, self._blobs, emails)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("storing a batch of %d failed: %s", len(emails), type(exc).__name__)
+            error = StorageUnavailable("the message store is unavailable; retry later")
+            for pending in batch:
+                if not pending.done.done():
+                    pending.done.set_exception(error)
+            return
+        offset = 0
+        for pending in batch:
+            count = len(pending.emails)
+            if not pending.done.done():
+                pending.done.set_result(results[offset : offset + count])
+            offset += count
+        created = [r.message_id for r in results if not r.duplicate]
+        if created and self._on_stored:
+            self._on_stored(created)

@@ -1,0 +1,155 @@
+"""The worker: pipeline to Slack, retries (429 Retry-After, 5xx), dead-letter, replay, sweeper."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlmodel import Session, select
+
+from service.db import make_engine
+from service.models import Message, StepRun
+from service.replay import replay_message
+from service.settings import Settings
+from tests.conftest import IMPROVMX_SECRET, PROXIEDMAIL_SECRET, fixture_bytes
+from tests.support.servers import FakeSlack
+
+
+def _message(settings: Settings, message_id: str) -> Message:
+    with Session(make_engine(settings)) as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        return message
+
+
+async def _deliver(client: httpx.AsyncClient, fixture: str = "proxiedmail/otp.json") -> str:
+    source, secret = ("proxiedmail", PROXIEDMAIL_SECRET) if "proxiedmail" in fixture else ("improvmx", IMPROVMX_SECRET)
+    response = await client.post(f"/hooks/{source}/{secret}", content=fixture_bytes(fixture))
+    assert response.status_code == 200, response.text
+    return str(response.json()["messages"][0]["id"])
+
+
+async def test_message_reaches_slack_with_code(
+    settings: Settings,
+    write_config: Callable[..., Path],
+    fake_slack: tuple[FakeSlack, str],
+    client: httpx.AsyncClient,
+    run_worker: Callable[..., Any],
+) -> None:
+    slack, url = fake_slack
+    write_config(slack_url=url)
+    message_id = await _deliver(client)
+    worker = await run_worker()
+    assert worker.jobs_complete == 1
+    [post] = slack.posts
+    assert "048213" in post["text"] and "accounts@example.org" in post["text"]
+    assert "x1y2z3@proxiedmail.com" in post["text"] and "Your Acme sign-in code" in post["text"]
+    assert _message(settings, message_id).status == "processed"
+
+
+async def test_slack_429_honours_retry_after_then_succeeds_once(
+    settings: Settings,
+    write_config: Callable[..., Path],
+    fake_slack: tuple[FakeSlack, str],
+    client: httpx.AsyncClient,
+    run_worker: Callable[..., Any],
+) -> None:
+    slack, url = fake_slack
+    write_config(slack_url=url)
+    slack.script = [(429, {"Retry-After": "1"}, "rate_limited")]
+    message_id = await _deliver(client, "improvmx/otp.json")
+    started = time.monotonic()
+    worker = await run_worker()
+    assert time.monotonic() - started >= 1.0, "the retry must wait for Retry-After"
+    assert worker.jobs_retried == 1
+    assert slack.attempts == 2 and len(slack.posts) == 1
+    assert "731904" in slack.posts[0]["text"]
+    assert _message(settings, message_id).status == "processed"
+
+
+async def test_slack_5xx_retries_and_earlier_steps_are_not_repeated(
+    settings: Settings,
+    write_config: Callable[..., Path],
+    fake_slack: tuple[FakeSlack, str],
+    client: httpx.AsyncClient,
+    run_worker: Callable[..., Any],
+) -> None:
+    slack, url = fake_slack
+    write_config(slack_url=url)
+    slack.script = [(500, {}, "boom")]
+    message_id = await _deliver(client)
+    await run_worker()
+    assert len(slack.posts) == 1
+    with Session(make_engine(settings)) as session:
+        steps = {s.name: s for s in session.exec(select(StepRun))}
+    assert steps["parse"].attempts == 1 and steps["extract_otp"].attempts == 1
+    assert steps["slack"].attempts == 2 and steps["slack"].status == "succeeded"
+    assert _message(settings, message_id).status == "processed"
+
+
+async def test_spent_retry_budget_marks_failed_and_replay_runs_again(
+    settings: Settings,
+    write_config: Callable[..., Path],
+    fake_slack: tuple[FakeSlack, str],
+    client: httpx.AsyncClient,
+    run_worker: Callable[..., Any],
+) -> None:
+    slack, url = fake_slack
+    write_config(slack_url=url)
+    slack.script = [(503, {"Retry-After": "0"}, "down")] * settings.job_max_tries
+    message_id = await _deliver(client)
+    await run_worker()
+    failed = _message(settings, message_id)
+    assert failed.status == "failed"
+    assert failed.error and "slack" in failed.error and "503" in failed.error
+    assert slack.posts == []
+
+    lines: list[str] = []
+    assert await replay_message(settings, message_id, resume=True, echo=lines.append) == 0
+    await run_worker()
+    assert _message(settings, message_id).status == "processed"
+    assert len(slack.posts) == 1
+
+
+async def test_slack_4xx_is_final_without_retries(
+    settings: Settings,
+    write_config: Callable[..., Path],
+    fake_slack: tuple[FakeSlack, str],
+    client: httpx.AsyncClient,
+    run_worker: Callable[..., Any],
+) -> None:
+    slack, url = fake_slack
+    write_config(slack_url=url)
+    slack.script = [(404, {}, "no_service")]
+    message_id = await _deliver(client)
+    await run_worker()
+    assert slack.attempts == 1
+    message = _message(settings, message_id)
+    assert message.status == "failed" and "no_service" in (message.error or "")
+
+
+async def test_slack_on_loopback_is_refused_unless_allowed(
+    settings: Settings,
+    write_config: Callable[..., Path],
+    fake_slack: tuple[FakeSlack, str],
+    client: httpx.AsyncClient,
+    run_worker: Callable[..., Any],
+) -> None:
+    slack, url = fake_slack
+    write_config(slack_url=url, allow_hosts=())
+    message_id = await _deliver(client)
+    await run_worker()
+    assert slack.attempts == 0
+    message = _message(settings, message_id)
+    assert message.status == "failed" and "refused" in (message.error or "")
+
+
+async def test_message_without_slack_config_is_processed(
+    settings: Settings, client: httpx.AsyncClient, run_worker: Callable[..., Any]
+) -> None:
+    message_id = await _deliver(client)
+    await run_worker()
+    assert _message(settings, message_id).status == "processed"

@@ -1,0 +1,39 @@
+"""Resources a worker holds for its lifetime (arq ``ctx['deps']``), built once at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+from sqlalchemy import Engine
+
+from service.blobs import BlobStore
+from service.config import ConfigHolder
+from service.outbound import OutboundPolicy, guarded_client
+from service.queue import JobQueue
+from service.settings import Settings
+
+
+@dataclass
+class WorkerDeps:
+    settings: Settings
+    engine: Engine
+    blobs: BlobStore
+    config: ConfigHolder
+    queue: JobQueue | None = None
+    _clients: dict[frozenset[str], httpx.AsyncClient] = field(default_factory=dict)
+
+    def http(self) -> httpx.AsyncClient:
+        """An outbound client guarded by the current ``outbound.allow_hosts`` (one per policy)."""
+        hosts = frozenset(h.lower() for h in self.config.current.outbound.allow_hosts)
+        client = self._clients.get(hosts)
+        if client is None:
+            client = guarded_client(OutboundPolicy(allow_hosts=hosts), timeout=15.0)
+            self._clients[hosts] = client
+        return client
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+        self.engine.dispose()

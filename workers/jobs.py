@@ -1,0 +1,68 @@
+"""arq jobs: ``process_message`` runs a stored message's pipeline; ``sweep_pending`` re-queues."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from datetime import timedelta
+from typing import Any
+
+from arq import Retry
+from sqlmodel import Session
+
+from service.models import MessageStatus
+from service.storage import get_message, pending_message_ids, set_status
+from workers.deps import WorkerDeps
+from workers.pipeline.definition import Pipeline, default_pipeline
+from workers.pipeline.engine import run_pipeline
+
+log = logging.getLogger("mailhook.jobs")
+
+MAX_BACKOFF_S = 300.0
+
+
+def backoff(attempt: int) -> float:
+    """Exponential backoff with full jitter: 1 s, 2 s, 4 s … capped, randomised to spread retries."""
+    return random.uniform(0.5, 1.0) * min(MAX_BACKOFF_S, 2.0 ** max(0, attempt - 1))
+
+
+def select_pipelines(deps: WorkerDeps) -> list[tuple[Pipeline, str | None]]:
+    return [(default_pipeline(deps.config.current), None)]
+
+
+async def process_message(ctx: dict[str, Any], message_id: str) -> str:
+    deps: WorkerDeps = ctx["deps"]
+    with Session(deps.engine) as session:
+        message = await asyncio.to_thread(get_message, session, message_id)
+        if message is None:
+            log.warning("job for unknown message %s", message_id)
+            return "missing"
+        session.expunge(message)
+    if message.status == MessageStatus.processed and not ctx.get("replay"):
+        return "already processed"
+    await asyncio.to_thread(set_status, deps.engine, message_id, MessageStatus.processing)
+    for pipeline, route in select_pipelines(deps):
+        outcome = await run_pipeline(deps, message, pipeline, route)
+        if outcome.status == "retry":
+            set_status(deps.engine, message_id, MessageStatus.processing, error=outcome.error)
+            raise Retry(defer=outcome.retry_after or backoff(outcome.attempts))
+        if outcome.status == "failed":
+            set_status(deps.engine, message_id, MessageStatus.failed, error=outcome.error)
+            return "failed"
+    set_status(deps.engine, message_id, MessageStatus.processed)
+    return "processed"
+
+
+async def sweep_pending(ctx: dict[str, Any]) -> int:
+    """Enqueue messages committed but never queued (Redis was down, or a process died)."""
+    deps: WorkerDeps = ctx["deps"]
+    ids = await asyncio.to_thread(
+        pending_message_ids, deps.engine, older_than=timedelta(seconds=deps.settings.sweep_min_age_s)
+    )
+    if not ids or deps.queue is None:
+        return 0
+    added = await deps.queue.enqueue_many(ids)
+    if added:
+        log.info("sweeper queued %d pending message(s)", added)
+    return added

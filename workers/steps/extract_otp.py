@@ -1,0 +1,27 @@
+"""``extract_otp``: the one-time code in the message, or null."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workers.extract import find_code
+from workers.steps.base import Step, StepContext
+
+
+def message_texts(ctx: StepContext) -> tuple[str | None, str | None, str | None]:
+    """Subject, text and HTML as parsed (when ``parse`` ran earlier) or as stored."""
+    parsed = ctx.outputs.get("parse") or {}
+    message = ctx.message
+    return (
+        parsed.get("subject", message.subject),
+        parsed.get("text", message.text),
+        parsed.get("html", message.html),
+    )
+
+
+class ExtractOtp(Step):
+    name = "extract_otp"
+
+    async def run(self, ctx: StepContext) -> dict[str, Any]:
+        subject, text, html = message_texts(ctx)
+        return {"code": find_code(subject, text, html)}
