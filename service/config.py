@@ -44,6 +44,15 @@ class SourceConfig(_Strict):
             raise ValueError("must be lower-case letters, digits, '-' or '_' (used in URLs)")
         return value
 
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        from service.providers import PROVIDERS  # late: providers import this module
+
+        if value not in PROVIDERS:
+            raise ValueError(f"unknown provider {value!r}; known: {', '.join(sorted(PROVIDERS))}")
+        return value
+
     @field_validator("secrets")
     @classmethod
     def _long_secrets(cls, value: list[SecretStr]) -> list[SecretStr]:

@@ -24,7 +24,7 @@ async def readyz(request: Request) -> Response:
 
 async def _database(state: AppState) -> str:
     def ping() -> None:
-        with state.engine.connect() as conn:
+        with state.ingest.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
     try:
@@ -36,7 +36,7 @@ async def _database(state: AppState) -> str:
 
 async def _redis(state: AppState) -> str:
     try:
-        await asyncio.wait_for(state.redis.ping(), 2.0)
+        await asyncio.wait_for(state.ingest.redis.ping(), 2.0)
     except Exception as exc:
         return f"error: {type(exc).__name__}"
     return "ok"

@@ -33,7 +33,8 @@ async def receive(request: Request) -> Response:
     )
     provider = get_provider(source.provider)
     emails = await _normalise(provider, delivery)
-    results = await state.writer.submit(emails)
+    await provider.check_replay(delivery, state.ingest.nonces)
+    results = await state.ingest.store(emails)
     return JSONResponse(
         {"status": "accepted", "messages": [{"id": r.message_id, "duplicate": r.duplicate} for r in results]},
         status_code=provider.success_status,

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from service.config import SourceConfig
 from service.errors import BadPayload
 from service.inbound import InboundEmail
+from service.nonces import NonceCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,11 @@ class InboundProvider(ABC):
     def verify(self, delivery: Delivery) -> None:
         """Check a provider signature, raising ``Unauthorized``. Override where the provider signs;
         the source secret has already been checked for every provider."""
+        return None
+
+    async def check_replay(self, delivery: Delivery, nonces: NonceCache) -> None:
+        """Refuse a signed delivery seen before (raise ``Unauthorized``). Override where the provider
+        signs a one-time token (Mailgun); runs after ``verify`` and ``parse`` succeeded."""
         return None
 
     @abstractmethod
