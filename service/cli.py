@@ -116,4 +116,15 @@ def messages(ctx: click.Context, status: str | None, limit: int) -> None:
 
 
 def main() -> None:
-    cli(auto_envvar_prefix=None)
+    from pydantic import ValidationError
+
+    from service.config import ConfigError
+
+    try:
+        cli(auto_envvar_prefix=None)
+    except ConfigError as exc:
+        click.echo(f"configuration error: {exc}", err=True)
+        sys.exit(2)
+    except ValidationError as exc:  # MAILHOOK_* variables that do not fit their type
+        click.echo(f"settings error (MAILHOOK_* environment): {exc}", err=True)
+        sys.exit(2)

@@ -121,9 +121,21 @@ def expand_env(text: str, environ: dict[str, str] | None = None) -> str:
     return _ENV_REF.sub(_sub, text)
 
 
+def _expand_values(node: Any, environ: dict[str, str] | None) -> Any:
+    """Expand ``${VAR}`` inside string values only: comments are untouched, and a variable's
+    value can never inject YAML structure."""
+    if isinstance(node, str):
+        return expand_env(node, environ)
+    if isinstance(node, list):
+        return [_expand_values(item, environ) for item in node]
+    if isinstance(node, dict):
+        return {key: _expand_values(value, environ) for key, value in node.items()}
+    return node
+
+
 def parse_config(text: str, *, origin: str = "<config>", environ: dict[str, str] | None = None) -> AppConfig:
     try:
-        data: Any = yaml.safe_load(expand_env(text, environ)) or {}
+        data: Any = _expand_values(yaml.safe_load(text), environ) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{origin}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):

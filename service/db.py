@@ -11,8 +11,9 @@ from sqlalchemy.engine import make_url
 from service.settings import Settings
 
 
-def make_engine(settings: Settings, *, busy_timeout_ms: int = 5000) -> Engine:
+def make_engine(settings: Settings, *, busy_timeout_ms: int | None = None) -> Engine:
     url = make_url(settings.database_url)
+    busy_timeout_ms = busy_timeout_ms or settings.database_busy_timeout_ms
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     if url.database and url.database != ":memory:":

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
         default="redis://127.0.0.1:6379/0",
         validation_alias=AliasChoices("MAILHOOK_REDIS_URL", "REDIS_URL"),
     )
+    database_busy_timeout_ms: int = 5000
     config: Path = Path("./mailhook.yaml")
     data_dir: Path = Path("./var")
     sentry_dsn: SecretStr | None = None
