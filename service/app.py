@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from service.config import ConfigHolder
 from service.errors import EXCEPTION_HANDLERS
 from service.ingest import Ingestor
+from service.reload import install_sighup_reload
 from service.routes import ROUTES
 from service.sentry import init_sentry
 from service.settings import Settings
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         ingestor = Ingestor(settings)
         app.state.mailhook = AppState(settings=settings, config=ConfigHolder.load(settings.config), ingest=ingestor)
+        install_sighup_reload(app.state.mailhook.config)
         await ingestor.start()
         try:
             yield

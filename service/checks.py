@@ -25,10 +25,20 @@ def _check_config(settings: Settings, echo: Callable[[str], None]) -> bool:
         return False
     try:
         config = load_config(settings.config)
+        from workers.pipeline.config import compile_config  # the CLI may see both halves
+
+        compiled = compile_config(config)
     except ConfigError as exc:
         echo(f"config: INVALID\n{exc}")
         return False
-    echo(f"config: ok ({len(config.sources)} source(s) in {settings.config})")
+    routes = len(compiled.routes) if compiled.routes is not None else 0
+    echo(
+        f"config: ok ({len(config.sources)} source(s), {len(compiled.pipelines)} pipeline(s), "
+        f"{routes} route(s) in {settings.config})"
+    )
+    if compiled.routes is not None:
+        for name in compiled.routes.shadowed():
+            echo(f"config: warning: route {name!r} can never match (after a catch-all without continue)")
     return True
 
 

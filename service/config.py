@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,10 @@ class AppConfig(_Strict):
 
     sources: list[SourceConfig] = Field(default_factory=list)
     slack: SlackConfig | None = None
+    # Validated structurally here and compiled by the worker (workers.pipeline.config), which
+    # owns the step registry; `mailhook check` runs both.
+    pipelines: dict[str, list[str | dict[str, Any]]] = Field(default_factory=dict)
+    routes: list[dict[str, Any]] = Field(default_factory=list)
     outbound: OutboundConfig = OutboundConfig()
     trusted_proxies: list[str] = Field(default_factory=list)
 
@@ -176,7 +181,11 @@ class ConfigHolder:
     def load(cls, path: Path) -> ConfigHolder:
         return cls(path, load_config(path))
 
-    def reload(self) -> AppConfig:
-        """Raise ``ConfigError`` (keeping the previous config) when the new file is invalid."""
-        self.current = load_config(self.path)
+    def reload(self, validate: Callable[[AppConfig], object] | None = None) -> AppConfig:
+        """Raise ``ConfigError`` (keeping the previous config) when the new file is invalid;
+        ``validate`` adds checks of the caller's own (the worker compiles pipelines)."""
+        candidate = load_config(self.path)
+        if validate is not None:
+            validate(candidate)
+        self.current = candidate
         return self.current

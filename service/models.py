@@ -20,6 +20,8 @@ class MessageStatus(StrEnum):
     processing = "processing"
     processed = "processed"
     failed = "failed"
+    #: Routes are configured and none matched: stored, but no pipeline ran.
+    unrouted = "unrouted"
 
 
 class Message(SQLModel, table=True):

@@ -45,7 +45,7 @@ def test_check_passes_on_a_good_setup(settings: Settings, write_config: Callable
     write_config()
     result = _run(settings, "check")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "config: ok (2 source(s)" in result.stdout
+    assert "config: ok (2 source(s), 1 pipeline(s), 0 route(s)" in result.stdout
     assert "database: ok" in result.stdout and "redis: ok" in result.stdout
 
 

@@ -8,10 +8,11 @@ import httpx
 from sqlalchemy import Engine
 
 from service.blobs import BlobStore
-from service.config import ConfigHolder
+from service.config import AppConfig, ConfigHolder
 from service.outbound import OutboundPolicy, guarded_client
 from service.queue import JobQueue
 from service.settings import Settings
+from workers.pipeline.config import CompiledConfig, compile_config
 
 
 @dataclass
@@ -22,6 +23,14 @@ class WorkerDeps:
     config: ConfigHolder
     queue: JobQueue | None = None
     _clients: dict[frozenset[str], httpx.AsyncClient] = field(default_factory=dict)
+    _compiled: tuple[AppConfig, CompiledConfig] | None = None
+
+    def compiled(self) -> CompiledConfig:
+        """Pipelines and routes of the config in force, compiled once per config version."""
+        current = self.config.current
+        if self._compiled is None or self._compiled[0] is not current:
+            self._compiled = (current, compile_config(current))
+        return self._compiled[1]
 
     def http(self) -> httpx.AsyncClient:
         """An outbound client guarded by the current ``outbound.allow_hosts`` (one per policy)."""

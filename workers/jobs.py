@@ -12,10 +12,10 @@ from arq import Retry
 from sqlmodel import Session
 
 from service.models import MessageStatus
-from service.storage import get_message, pending_message_ids, set_status
+from service.storage import get_message, list_attachments, pending_message_ids, set_status
 from workers.deps import WorkerDeps
-from workers.pipeline.definition import Pipeline, default_pipeline
 from workers.pipeline.engine import run_pipeline
+from workers.pipeline.selection import select_pipelines
 
 log = logging.getLogger("mailhook.jobs")
 
@@ -27,22 +27,23 @@ def backoff(attempt: int) -> float:
     return random.uniform(0.5, 1.0) * min(MAX_BACKOFF_S, 2.0 ** max(0, attempt - 1))
 
 
-def select_pipelines(deps: WorkerDeps) -> list[tuple[Pipeline, str | None]]:
-    return [(default_pipeline(deps.config.current), None)]
-
-
 async def process_message(ctx: dict[str, Any], message_id: str) -> str:
     deps: WorkerDeps = ctx["deps"]
     with Session(deps.engine) as session:
-        message = await asyncio.to_thread(get_message, session, message_id)
+        message = get_message(session, message_id)
         if message is None:
             log.warning("job for unknown message %s", message_id)
             return "missing"
-        session.expunge(message)
+        attachments = list_attachments(session, message_id)
+        session.expunge_all()
     if message.status == MessageStatus.processed and not ctx.get("replay"):
         return "already processed"
-    await asyncio.to_thread(set_status, deps.engine, message_id, MessageStatus.processing)
-    for pipeline, route in select_pipelines(deps):
+    selected = select_pipelines(deps.compiled(), message, attachments)
+    if not selected:
+        set_status(deps.engine, message_id, MessageStatus.unrouted)
+        return "unrouted"
+    set_status(deps.engine, message_id, MessageStatus.processing)
+    for pipeline, route in selected:
         outcome = await run_pipeline(deps, message, pipeline, route)
         if outcome.status == "retry":
             set_status(deps.engine, message_id, MessageStatus.processing, error=outcome.error)

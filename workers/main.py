@@ -12,10 +12,12 @@ from service.blobs import BlobStore
 from service.config import ConfigHolder
 from service.db import make_engine
 from service.queue import JobQueue
+from service.reload import install_sighup_reload
 from service.sentry import init_sentry
 from service.settings import Settings
 from workers.deps import WorkerDeps
 from workers.jobs import process_message, sweep_pending
+from workers.pipeline.config import compile_config
 
 log = logging.getLogger("mailhook.worker")
 
@@ -30,13 +32,16 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any
             component="worker",
             environment=settings.environment,
         )
+        config = ConfigHolder.load(settings.config)
+        compile_config(config.current)  # refuse to start on pipelines/routes that do not compile
         ctx["deps"] = WorkerDeps(
             settings=settings,
             engine=make_engine(settings),
             blobs=BlobStore(settings.blob_dir),
-            config=ConfigHolder.load(settings.config),
+            config=config,
             queue=JobQueue(ctx["redis"], settings.queue_name),
         )
+        install_sighup_reload(config, validate=compile_config)
         await sweep_pending(ctx)
 
     async def shutdown(ctx: dict[str, Any]) -> None:

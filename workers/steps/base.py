@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 from service.models import Message
-from workers.deps import WorkerDeps
+
+if TYPE_CHECKING:  # deps imports the step registry (to compile pipelines), which imports this
+    from workers.deps import WorkerDeps
 
 
 class StepError(Exception):

@@ -1,0 +1,251 @@
+"""Find the one-time code a person is asked to type, or decide there is none.
+
+Mail is full of code-shaped tokens that are not codes: order and tracking numbers, prices,
+phone numbers, dates, postcodes, gift-card codes. Shape alone cannot tell them apart, so
+every candidate is scored by the words around it, as a reader would: "your verification
+code is" just before it, "code" on the line above a token that stands alone, "order #" or
+"gift card code" right before it. A candidate needs positive evidence to be returned; a mail
+that never talks about a code gets ``None``, whatever numbers it contains.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from workers.extract.cues import Cue, find_cues
+from workers.extract.html_text import html_to_text, prominent_texts
+
+__all__ = ["find_code"]
+
+_THRESHOLD = 4
+_MAX_SOURCE_CHARS = 200_000
+_WINDOW = 200  # characters of context read on each side of a token
+# CJK text has no spaces: ideographs, kana, hangul and full-width punctuation separate words too.
+_WORD = re.compile(r"[^\s\u3000-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]+")
+_CURRENCY_AFTER = re.compile(
+    r"(?i)^\s*(?:usd|eur|gbp|chf|jpy|cad|aud|inr|brl|mxn|sek|nok|dkk|pln|rub|cny|rmb|yen|euros?|dollars?)\b"
+)
+_STRIP = ".,;:!?()[]{}<>\"'`*_«»“”‘’„|"
+_URLISH = re.compile(r"""(?i)\b(?:https?://|www\.)[^\s<>"']+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\b\w+=[^\s&]+""")
+_NUMERIC_WORD = re.compile(r"\S*\d\S*")
+_GROUP_GAP = re.compile(r"[ \t./-]*")
+_GROUP_NEXT = re.compile(r"[ \t./-]*\d")
+_VALUE_AFTER_CUE = re.compile(r"[\s:=-]*[A-Z]{3,}(?![\w-])")
+_QUOTE_PREFIX = re.compile(r"^(?:\s*>)+")
+# After a token: "for 20% off", "at checkout" mark a promotion code, whatever came before.
+_PROMO_AFTER = re.compile(r"(?i)^\W{0,3}(?:\S+\s+){0,4}?(?:\d+\s?%|off\b|at checkout|discount|sav(?:e|ings)\b)")
+
+_DIGITS = re.compile(r"\d{4,8}")
+_DIGIT_PAIR = re.compile(r"\d{3}-\d{3}")
+_UPPER_MIX = re.compile(r"(?=[A-Z]*\d)(?=\d*[A-Z])[A-Z\d]{4,10}")
+_ANY_MIX = re.compile(r"(?=(?:[A-Za-z]*\d){2})(?=(?:\d*[A-Za-z]){2})[A-Za-z\d]{6,10}")
+_DASHED = re.compile(r"[A-Z\d]{3,6}(?:-[A-Z\d]{3,6}){1,3}")
+_LETTERS = re.compile(r"[A-Z]{6,8}")
+_MONEY_OR_REF = re.compile(r"^[#$€£¥₹+№]|%|[$€£¥₹]$")
+_VOWELS = re.compile(r"[AEIOUY]")
+
+
+def _digits_score(token: str) -> int:
+    """Six digits is by far the commonest code length; years and YYYYMMDD dates are suspect."""
+    if len(token) == 4 and 1900 <= int(token) <= 2099:
+        return -3
+    if len(token) == 8 and token[:2] in ("19", "20") and "01" <= token[4:6] <= "12" and "01" <= token[6:] <= "31":
+        return -3
+    return 1 if len(token) == 6 else 0
+
+
+def _shape_score(token: str, raw: str) -> int | None:
+    """Prior for a token from its shape alone; ``None`` when it cannot be a code.
+
+    ``raw`` is the word before punctuation was stripped: a ``#``, currency sign, ``+`` or
+    ``%`` glued to it marks a reference, an amount, a phone number or a rate.
+    """
+    if _MONEY_OR_REF.search(raw):
+        return None
+    if _DIGITS.fullmatch(token):
+        return _digits_score(token)
+    if _DIGIT_PAIR.fullmatch(token) or _UPPER_MIX.fullmatch(token):
+        return 0
+    if _DASHED.fullmatch(token):
+        groups = token.split("-")
+        if any(group.isdigit() for group in groups):
+            return None  # phone numbers, dates, part numbers
+        return 1 if token.replace("-", "").isalpha() else 0
+    if _ANY_MIX.fullmatch(token):
+        return -1
+    if _LETTERS.fullmatch(token):
+        return -1 if len(_VOWELS.findall(token)) <= 1 else -3
+    return None
+
+
+class _Line:
+    """One cleaned line and its cue words, found once so that every token on it is cheap to score."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._cues: list[Cue] | None = None
+
+    @property
+    def cues(self) -> list[Cue]:
+        """All cue words of the line, computed on first use."""
+        if self._cues is None:
+            self._cues = find_cues(self.text)
+        return self._cues
+
+    def between(self, lo: int, hi: int) -> list[Cue]:
+        """Cues lying wholly inside ``text[lo:hi]``, found by bisection."""
+        cues = self.cues
+        first = bisect.bisect_left(cues, (lo, 0, -2))
+        last = bisect.bisect_left(cues, (hi, 0, -2))
+        return [cue for cue in cues[first:last] if cue[1] <= hi]
+
+    def last_polarity(self, lo: int = 0, hi: int | None = None) -> int:
+        """Polarity of the cue nearest the end of ``text[lo:hi]``, i.e. nearest a token after it.
+
+        A code word directly followed by an all-caps word ("responded with code NOERROR") has
+        already been given its value, so it announces nothing further along the line.
+        """
+        hi = len(self.text) if hi is None else hi
+        cues = self.between(lo, hi)
+        if not cues:
+            return 0
+        _, end, polarity = cues[-1]
+        return 0 if polarity > 0 and _VALUE_AFTER_CUE.match(self.text, end, hi) else polarity
+
+    def first_polarity(self, lo: int = 0, hi: int | None = None) -> int:
+        """Polarity of the cue nearest the start of ``text[lo:hi]``, i.e. nearest a token before it."""
+        cues = self.between(lo, len(self.text) if hi is None else hi)
+        return cues[0][2] if cues else 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A code-shaped token at a place in one source line."""
+
+    token: str
+    line: int
+    start: int
+    end: int
+    base: int
+
+
+def _clean(line: str) -> str:
+    """Blank out quote markers, URLs, e-mail addresses and ``key=value`` pairs, keeping offsets."""
+    line = _QUOTE_PREFIX.sub(lambda m: " " * len(m.group(0)), line)
+    return _URLISH.sub(lambda m: " " * len(m.group(0)), line)
+
+
+def _candidates(lines: list[_Line]) -> Iterator[_Candidate]:
+    """Every whole word (minus surrounding punctuation) whose shape could be a code."""
+    for index, line in enumerate(lines):
+        for match in _WORD.finditer(line.text):
+            raw = match.group(0)
+            token = raw.strip(_STRIP)
+            base = _shape_score(token, raw)
+            if base is None:
+                continue
+            start = match.start() + raw.index(token)
+            yield _Candidate(token, index, start, start + len(token), base)
+
+
+def _neighbours(lines: list[_Line], index: int, step: int, limit: int) -> Iterator[tuple[int, _Line]]:
+    """Up to ``limit`` non-blank lines next to ``index``, walking by ``step``, with their distance."""
+    seen = 0
+    position = index + step
+    while 0 <= position < len(lines) and seen < limit:
+        if lines[position].text.strip():
+            seen += 1
+            yield seen, lines[position]
+        position += step
+
+
+def _line_context(line: _Line, cand: _Candidate) -> int | None:
+    """Score from the candidate's own line; ``None`` vetoes it (e.g. "Order #", "gift card code").
+
+    Only a window around the token is read, so one huge line costs linear time, not quadratic.
+    """
+    text, lo = line.text, max(0, cand.start - _WINDOW)
+    after = text[cand.end : cand.end + _WINDOW]
+    if _CURRENCY_AFTER.match(after) or _PROMO_AFTER.match(after):
+        return None
+    numbers = list(_NUMERIC_WORD.finditer(text, lo, cand.start))
+    seg_start = numbers[-1].end() if numbers else lo
+    if (numbers and _GROUP_GAP.fullmatch(text, seg_start, cand.start)) or _GROUP_NEXT.match(after):
+        return None  # one group of a longer spaced number: phone, card, meeting ID
+    polarity = line.last_polarity(max(seg_start, cand.start - 80), cand.start)
+    if polarity:
+        return 5 if polarity > 0 else None
+    # "your code for order 12345 is 678901": "order" belongs to 12345, "code" still counts.
+    if numbers and any(cue[2] > 0 for cue in line.between(lo, numbers[-1].start())):
+        return 3
+    next_number = _NUMERIC_WORD.search(after)
+    after_end = cand.end + min(40, next_number.start() if next_number else len(after))
+    after_polarity = line.first_polarity(cand.end, after_end)
+    if after_polarity:
+        return 4 if after_polarity > 0 else -2
+    return 2 if any(cue[2] > 0 for cue in line.between(lo, cand.end + _WINDOW)) else 0
+
+
+def _is_standalone(line: _Line, token: str) -> bool:
+    """True when the token is all there is on its line, give or take punctuation."""
+    return line.text.strip().strip(_STRIP + " ") == token
+
+
+def _nearby_context(lines: list[_Line], cand: _Candidate) -> int:
+    """Evidence from the lines just above (and, more weakly, just below) a candidate."""
+    for distance, line in _neighbours(lines, cand.line, -1, 2):
+        polarity = line.last_polarity(max(0, len(line.text) - _WINDOW))
+        if polarity:
+            return (4 - distance) if polarity > 0 else -2
+    for _, line in _neighbours(lines, cand.line, 1, 1):
+        if line.first_polarity(0, _WINDOW) > 0:
+            return 2
+    return 0
+
+
+def _score(lines: list[_Line], cand: _Candidate, bonus: int) -> int | None:
+    """Total score of one occurrence, or ``None`` when its context rules it out."""
+    line = lines[cand.line]
+    own = _line_context(line, cand)
+    if own is None:
+        return None
+    score = cand.base + own + bonus
+    standalone = _is_standalone(line, cand.token)
+    if standalone:
+        score += 2
+    if standalone or own <= 0:
+        score += _nearby_context(lines, cand)
+    return score
+
+
+def _sources(subject: str | None, text: str | None, html: str | None) -> list[list[_Line]]:
+    """The subject, the plain text and the text of the HTML, each as cleaned lines."""
+    sources: list[str] = [subject.replace("\n", " ") if subject else ""]
+    if text:
+        sources.append(text[:_MAX_SOURCE_CHARS])
+    if html:
+        sources.append(html_to_text(html[:_MAX_SOURCE_CHARS]))
+    return [[_Line(_clean(line)) for line in source.splitlines()] for source in sources if source]
+
+
+def find_code(subject: str | None, text: str | None, html: str | None) -> str | None:
+    """The one-time code in the mail, exactly as written, or ``None`` when there is none.
+
+    Forwarded mail needs no special case: the original body, its headers included, is
+    part of the text and is scored like any other lines.
+    """
+    prominent = prominent_texts(html[:_MAX_SOURCE_CHARS]) if html else set()
+    subject_polarity = _Line(subject or "").last_polarity()
+    best: dict[str, int] = {}  # insertion order = order of first appearance, used for ties
+    for lines in _sources(subject, text, html):
+        for cand in _candidates(lines):
+            score = _score(lines, cand, subject_polarity + (cand.token in prominent))
+            if score is not None:
+                best[cand.token] = max(score, best.get(cand.token, score))
+    if not best:
+        return None
+    token = max(best, key=best.__getitem__)  # max() keeps the first of equal scores
+    return token if best[token] >= _THRESHOLD else None

@@ -1,0 +1,39 @@
+"""Which pipelines a stored message runs: the routes' choice, or ``default`` without routes."""
+
+from __future__ import annotations
+
+from email.utils import parseaddr
+
+from service.models import Attachment, Message
+from workers.pipeline.config import DEFAULT, CompiledConfig
+from workers.pipeline.definition import Pipeline
+from workers.routing import RoutableMessage
+
+
+def routable(message: Message, attachments: list[Attachment]) -> RoutableMessage:
+    """The fields routing rules may look at, taken from the stored message."""
+    return RoutableMessage(
+        source=message.source,
+        provider=message.provider,
+        envelope_to=tuple(parseaddr(a)[1] or a for a in message.envelope_to),
+        envelope_from=message.envelope_from,
+        from_addr=message.from_address,
+        from_name=message.from_name,
+        to=tuple(a["address"] for a in message.to if a.get("address")),
+        cc=tuple(a["address"] for a in message.cc if a.get("address")),
+        subject=message.subject or "",
+        text=message.text or "",
+        html=message.html or "",
+        headers=tuple((str(k), str(v)) for k, v in message.headers),
+        attachments=tuple((a.filename or "", a.content_type) for a in attachments),
+    )
+
+
+def select_pipelines(
+    compiled: CompiledConfig, message: Message, attachments: list[Attachment]
+) -> list[tuple[Pipeline, str | None]]:
+    """Ordered (pipeline, route name) pairs; empty means the message is unrouted."""
+    if compiled.routes is None:
+        return [(compiled.pipelines[DEFAULT], None)]
+    view = routable(message, attachments)
+    return [(compiled.pipelines[route.pipeline], route.name) for route in compiled.routes.select(view)]
