@@ -115,6 +115,30 @@ def messages(ctx: click.Context, status: str | None, limit: int) -> None:
         click.echo("no messages")
 
 
+@cli.command()
+@click.option("--failed", is_flag=True, help="Only dead-lettered runs (retry budget spent or a final error).")
+@click.option("--message", "message_id", help="Only runs of this message.")
+@click.option("--limit", default=50, show_default=True, type=int, help="How many, newest first.")
+@click.pass_context
+def runs(ctx: click.Context, failed: bool, message_id: str | None, limit: int) -> None:
+    """List pipeline runs with their steps; replay failed ones with `mailhook replay`."""
+    from service.db import make_engine
+    from workers.pipeline.runs import list_runs, step_runs
+
+    engine = make_engine(_settings(ctx))
+    rows = list_runs(engine, status="failed" if failed else None, message_id=message_id, limit=limit)
+    for run in rows:
+        assert run.id is not None
+        route = f" route={run.route}" if run.route else ""
+        click.echo(f"run {run.id}  {run.status:<9} message={run.message_id} pipeline={run.pipeline}{route}")
+        for step in sorted(step_runs(engine, run.id).values(), key=lambda s: s.position):
+            took = f" {step.duration_ms:.0f}ms" if step.duration_ms is not None else ""
+            error = f"  error: {step.error}" if step.error else ""
+            click.echo(f"    {step.position}. {step.name:<12} {step.status:<9} attempts={step.attempts}{took}{error}")
+    if not rows:
+        click.echo("no failed runs" if failed else "no runs")
+
+
 def main() -> None:
     from pydantic import ValidationError
 

@@ -48,6 +48,8 @@ class Message(SQLModel, table=True):
     defects: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     raw_mime_sha256: str | None = Field(default=None, max_length=64)
     raw_mime_size: int | None = None
+    #: When the worker filled text/html/attachments from raw MIME (raw and SMTP sources).
+    parsed_at: datetime | None = None
     status: str = Field(default=MessageStatus.pending, index=True, max_length=16)
     error: str | None = None
     attempts: int = 0

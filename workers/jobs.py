@@ -14,6 +14,7 @@ from sqlmodel import Session
 from service.models import MessageStatus
 from service.storage import get_message, list_attachments, pending_message_ids, set_status
 from workers.deps import WorkerDeps
+from workers.hydrate import hydrate
 from workers.pipeline.engine import run_pipeline
 from workers.pipeline.selection import select_pipelines
 
@@ -38,6 +39,7 @@ async def process_message(ctx: dict[str, Any], message_id: str) -> str:
         session.expunge_all()
     if message.status == MessageStatus.processed and not ctx.get("replay"):
         return "already processed"
+    attachments = await hydrate(deps, message, attachments)
     selected = select_pipelines(deps.compiled(), message, attachments)
     if not selected:
         set_status(deps.engine, message_id, MessageStatus.unrouted)

@@ -72,10 +72,14 @@ def bounded_output(output: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"_truncated": True, "_size": len(encoded), "preview": encoded[:1024]}
 
 
-def list_runs(engine: Engine, *, status: str | None = None, limit: int = 50) -> list[PipelineRun]:
+def list_runs(
+    engine: Engine, *, status: str | None = None, message_id: str | None = None, limit: int = 50
+) -> list[PipelineRun]:
     stmt = select(PipelineRun).order_by(PipelineRun.id.desc()).limit(limit)  # type: ignore[union-attr]
     if status:
         stmt = stmt.where(PipelineRun.status == status)  # type: ignore[arg-type]
+    if message_id:
+        stmt = stmt.where(PipelineRun.message_id == message_id)  # type: ignore[arg-type]
     with Session(engine) as session:
         rows = list(session.scalars(stmt))
         for row in rows:
