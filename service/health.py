@@ -12,10 +12,21 @@ from service.state import AppState
 
 
 async def livez(request: Request) -> Response:
+    """---
+    summary: Liveness
+    responses:
+      200: {description: The process answers}
+    """
     return JSONResponse({"status": "ok"})
 
 
 async def readyz(request: Request) -> Response:
+    """---
+    summary: Readiness (database and Redis)
+    responses:
+      200: {description: "Both reachable: {status, checks}"}
+      503: {description: "One is not: {status, checks}"}
+    """
     state: AppState = request.app.state.mailhook
     checks = {"database": await _database(state), "redis": await _redis(state)}
     ready = all(value == "ok" for value in checks.values())

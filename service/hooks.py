@@ -19,6 +19,23 @@ _INLINE_PARSE_LIMIT = 256 * 1024
 
 
 async def receive(request: Request) -> Response:
+    """Accept one delivery from a provider.
+    ---
+    summary: Deliver an inbound email (provider webhook)
+    description: >
+      The source's provider decides how the body is read. The secret is the last path segment,
+      or the HTTP Basic password on /hooks/{source}. 200 means durably stored.
+    parameters:
+      - {name: source, in: path, required: true, schema: {type: string}}
+    responses:
+      200: {description: "Stored (or a duplicate of a stored delivery): {status, messages: [{id, duplicate}]}"}
+      400: {description: "Malformed body or not the provider's shape: {error, message, details?}"}
+      401: {description: Unknown source, wrong secret or bad signature}
+      403: {description: Caller address not in the source's allow-list}
+      413: {description: Body over the size limit}
+      415: {description: Content type the provider does not send}
+      503: {description: Storage unavailable; retry later}
+    """
     state: AppState = request.app.state.mailhook
     config = state.config.current
     source = authenticate(config, request.path_params["source"], secret_from_request(request))
@@ -57,5 +74,10 @@ def _verified_parse(provider: InboundProvider, delivery: Delivery) -> list[Inbou
 
 
 async def probe(request: Request) -> Response:
-    """Providers probe hook URLs with GET/HEAD before saving them: answer 200, do nothing."""
+    """Providers probe hook URLs with GET/HEAD before saving them: answer 200, do nothing.
+    ---
+    summary: Probe a hook URL
+    responses:
+      200: {description: Always; no side effect}
+    """
     return JSONResponse({"status": "ok"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.schemas import SchemaGenerator
 
@@ -13,7 +13,7 @@ SCHEMAS = SchemaGenerator({"openapi": "3.0.0", "info": {"title": "Mailhook", "ve
 
 
 async def openapi(request: Request) -> Response:
-    return SCHEMAS.OpenAPIResponse(request=request)
+    return JSONResponse(SCHEMAS.get_schema(routes=request.app.routes))
 
 
 ROUTES = [

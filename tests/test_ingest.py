@@ -187,3 +187,10 @@ async def test_health_endpoints(client: httpx.AsyncClient) -> None:
     assert (await client.get("/livez")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+async def test_openapi_describes_the_hook_and_health_endpoints(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    assert schema["openapi"].startswith("3.")
+    assert {"/hooks/{source}/{secret}", "/hooks/{source}", "/livez", "/readyz"} <= set(schema["paths"])
+    assert "413" in schema["paths"]["/hooks/{source}/{secret}"]["post"]["responses"]
