@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from service.blobs import BlobStore
+from service.fastinsert import FastInsert
 from service.inbound import InboundEmail, new_id
 from service.models import Attachment, Message, MessageRaw, MessageStatus, utcnow
 
@@ -78,26 +79,87 @@ def store_batch(engine: Engine, blobs: BlobStore, emails: Sequence[InboundEmail]
     for _, email in planned:
         for attachment in email.attachments:
             blobs.put(attachment.data)
+    writer = _insert_sqlite if engine.dialect.name == "sqlite" else _insert_portable
+    existing = writer(engine, [(mid, e, raw_sha[mid]) for mid, e in planned])
+    first_id.update(existing)
+    return [StoreResult(first_id[e.idempotency_key], e.idempotency_key in existing) for e in emails]
+
+
+_Planned = list[tuple[str, InboundEmail, str | None]]
+
+
+def _raw_row(mid: str, email: InboundEmail) -> dict[str, Any]:
+    return {"message_id": mid, "content_type": email.raw_content_type, "payload": email.raw_payload}
+
+
+def _insert_portable(engine: Engine, planned: _Planned) -> dict[str, str]:
+    """Any database: INSERT … ON CONFLICT DO NOTHING RETURNING, safe across processes."""
     with engine.begin() as conn:
-        rows = [_message_row(mid, e, raw_sha[mid]) for mid, e in planned]
         stmt = _insert_ignoring_duplicates(engine).returning(Message.id)
-        inserted = {row[0] for row in conn.execute(stmt, rows)}
-        fresh = [(mid, e) for mid, e in planned if mid in inserted]
+        inserted = {row[0] for row in conn.execute(stmt, [_message_row(m, e, sha) for m, e, sha in planned])}
+        fresh = [(mid, e) for mid, e, _ in planned if mid in inserted]
         if fresh:
-            conn.execute(
-                insert(MessageRaw),
-                [{"message_id": mid, "content_type": e.raw_content_type, "payload": e.raw_payload} for mid, e in fresh],
-            )
+            conn.execute(insert(MessageRaw), [_raw_row(mid, e) for mid, e in fresh])
         attachment_rows = [_attachment_row(mid, i, a) for mid, e in fresh for i, a in enumerate(e.attachments)]
         if attachment_rows:
             conn.execute(insert(Attachment), attachment_rows)
-        missing = [e.idempotency_key for mid, e in planned if mid not in inserted]
-        if missing:
-            existing = conn.execute(
-                select(Message.idempotency_key, Message.id).where(Message.idempotency_key.in_(missing))  # type: ignore[attr-defined]
-            )
-            first_id.update({key: mid for key, mid in existing})
-    return [StoreResult(first_id[e.idempotency_key], first_id[e.idempotency_key] not in inserted) for e in emails]
+        missing = [e.idempotency_key for mid, e, _ in planned if mid not in inserted]
+        if not missing:
+            return {}
+        found = conn.execute(
+            select(Message.idempotency_key, Message.id).where(Message.idempotency_key.in_(missing))  # type: ignore[attr-defined]
+        )
+        return {key: mid for key, mid in found}
+
+
+def _insert_sqlite(engine: Engine, planned: _Planned) -> dict[str, str]:
+    """SQLite: take the write lock first (BEGIN IMMEDIATE), so looking up existing keys and then
+    inserting the rest cannot race another process; rows go in through ``FastInsert``."""
+    dialect = engine.dialect
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            existing = _existing_keys(cursor, [e.idempotency_key for _, e, _ in planned])
+            fresh = [(mid, e, sha) for mid, e, sha in planned if e.idempotency_key not in existing]
+            if fresh:
+                messages = [_message_row(mid, e, sha) for mid, e, sha in fresh]
+                _executemany(cursor, Message, dialect, messages)
+                _executemany(cursor, MessageRaw, dialect, [_raw_row(mid, e) for mid, e, _ in fresh])
+                attachments = [_attachment_row(mid, i, a) for mid, e, _ in fresh for i, a in enumerate(e.attachments)]
+                _executemany(cursor, Attachment, dialect, attachments)
+            cursor.execute("COMMIT")
+        except BaseException:
+            raw.rollback()  # a no-op when BEGIN itself failed (database locked)
+            raise
+        return existing
+    finally:
+        raw.close()
+
+
+def _existing_keys(cursor: Any, keys: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        cursor.execute(f"SELECT idempotency_key, id FROM message WHERE idempotency_key IN ({marks})", chunk)
+        found.update(dict(cursor.fetchall()))
+    return found
+
+
+_FAST_INSERTS: dict[tuple[str, tuple[str, ...]], FastInsert] = {}
+
+
+def _executemany(cursor: Any, model: Any, dialect: Any, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    key = (model.__tablename__, columns)
+    inserter = _FAST_INSERTS.get(key)
+    if inserter is None:
+        inserter = _FAST_INSERTS[key] = FastInsert(model.__table__, dialect, columns)
+    cursor.executemany(inserter.sql, inserter.rows(rows))
 
 
 def _attachment_row(message_id: str, position: int, attachment: Any) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from service.blobs import BlobStore
 from service.errors import StorageUnavailable
@@ -78,8 +77,8 @@ class GroupCommitWriter:
         emails = [email for pending in batch for email in pending.emails]
         try:
             results = await asyncio.to_thread(store_batch, self._engine, self._blobs, emails)
-        except (SQLAlchemyError, OSError) as exc:
-            log.warning("storing a batch of %d failed: %s", len(emails), type(exc).__name__)
+        except Exception as exc:  # driver, disk or our own bug: fail this batch, keep the writer alive
+            log.warning("storing a batch of %d failed: %s: %s", len(emails), type(exc).__name__, _first_line(exc))
             error = StorageUnavailable("the message store is unavailable; retry later")
             for pending in batch:
                 if not pending.done.done():
@@ -94,3 +93,8 @@ class GroupCommitWriter:
         created = [r.message_id for r in results if not r.duplicate]
         if created and self._on_stored:
             self._on_stored(created)
+
+
+def _first_line(exc: Exception) -> str:
+    """Driver messages can quote SQL parameters (bodies, addresses); keep only the first line."""
+    return str(exc).splitlines()[0][:200] if str(exc) else ""

@@ -1,8 +1,17 @@
-"""``parse``: the message's text, HTML and defects, from raw MIME when there is one.
+"""``parse``: the message's text, HTML, attachments, defects and reply text.
 
-Provider JSON already carries text and HTML; raw MIME (raw/SMTP sources) is parsed with
-mail-parser. A parser crash is recorded as a defect and the step falls back to the stored
-fields: a message is never lost because a dependency choked on it.
+Provider JSON already carries text, HTML and attachments (stored at ingest), and the job
+hydrates raw/SMTP messages into the same row before any pipeline runs (``parsed_at`` set), so
+usually the row is the answer and nothing is parsed twice. A message whose raw MIME was never
+hydrated is decoded here by ``mime_parse`` with the stdlib parser. Whatever goes wrong, the
+step falls back to the stored fields and records a defect: a message is never lost because a
+parser choked on it.
+
+Parsing runs in a worker thread under ``asyncio.wait_for``. Python cannot stop a thread, so
+on timeout the parse keeps running in the background until it finishes (it holds one thread
+of the default executor meanwhile); the step itself moves on at once with the stored fields
+and a ``parse_timeout`` defect. Inputs are bounded by the ingest size limit, so such a thread
+does end.
 """
 
 from __future__ import annotations
@@ -10,39 +19,70 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import mailparser
+from pydantic import Field
 
-from workers.steps.base import Step, StepContext
+from service.models import Message
+from workers.extract import html_to_text
+from workers.steps.base import Step, StepContext, StepParams
+from workers.steps.message_json import stored_attachments
+from workers.steps.mime_parse import parse_mime
+from workers.steps.reply_text import reply_text
 
-_MAX_TEXT = 2_000_000
+PARSE_TIMEOUT_S = 20.0
+
+
+class ParseParams(StepParams):
+    timeout: float = Field(PARSE_TIMEOUT_S, gt=0, le=300)
 
 
 class Parse(Step):
+    """Decode text, HTML, attachment metadata and defects; derive the unquoted reply text."""
+
     name = "parse"
+    Params = ParseParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
-        message = ctx.message
-        result: dict[str, Any] = {
-            "subject": message.subject,
-            "text": message.text,
-            "html": message.html,
-            "defects": list(message.defects),
-        }
-        raw = ctx.raw_mime()
-        if raw is not None:
-            result.update(await asyncio.to_thread(_parse_mime, raw))
-            result["defects"] = list(message.defects) + result["defects"]
+        result = _stored(ctx.message)
+        parsed = await self._parse_raw(ctx)
+        for key in ("subject", "text", "html"):
+            if parsed.get(key) is not None:
+                result[key] = parsed[key]
+        result["defects"] += parsed.get("defects", [])
+        if "attachments" in parsed:
+            result["attachments"] = parsed["attachments"]
+        else:
+            result["attachments"] = await asyncio.to_thread(stored_attachments, ctx)
+        result["reply_text"] = await asyncio.to_thread(_reply_of, result["text"], result["html"])
         return result
 
+    async def _parse_raw(self, ctx: StepContext) -> dict[str, Any]:
+        """``parse_mime``'s result; ``{}`` without raw MIME; only a defect when it cannot finish."""
+        assert isinstance(self.params, ParseParams)
+        if ctx.message.parsed_at is not None:
+            return {}  # ``workers.hydrate`` already parsed the raw MIME into the row and attachment rows
+        try:
+            raw = await asyncio.to_thread(ctx.raw_mime)
+        except OSError as exc:
+            return {"defects": [f"raw_mime_unreadable: {type(exc).__name__}"]}
+        if raw is None:
+            return {}
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(parse_mime, raw), self.params.timeout)
+        except TimeoutError:
+            return {"defects": [f"parse_timeout: gave up after {self.params.timeout:g} s; stored fields used"]}
 
-def _parse_mime(raw: bytes) -> dict[str, Any]:
-    try:
-        parsed = mailparser.parse_from_bytes(raw)
-    except Exception as exc:  # mail-parser raises arbitrary errors on hostile MIME
-        return {"defects": [f"parser_error: {type(exc).__name__}: {str(exc)[:200]}"]}
+
+def _stored(message: Message) -> dict[str, Any]:
     return {
-        "subject": parsed.subject or None,
-        "text": "\n".join(parsed.text_plain)[:_MAX_TEXT] or None,
-        "html": "\n".join(parsed.text_html)[:_MAX_TEXT] or None,
-        "defects": [str(d) for d in parsed.defects_categories],
+        "subject": message.subject,
+        "text": message.text,
+        "html": message.html,
+        "defects": list(message.defects),
     }
+
+
+def _reply_of(text: str | None, html: str | None) -> str | None:
+    """HTML-only mail still has a reply: its visible text, cut the same way."""
+    if text is None and html:
+        text = html_to_text(html)
+    return reply_text(text)

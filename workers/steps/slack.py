@@ -3,39 +3,67 @@
 Slack's incoming webhooks answer 200 ``ok``; 429 with ``Retry-After`` when rate limited; 4xx
 with a plain-text reason (``invalid_payload``, ``no_service``, ``channel_is_archived``) that no
 retry will fix; 5xx when Slack itself is unwell.
+
+``text`` and ``blocks`` override the built-in message. Both are Jinja2 templates (every string
+inside ``blocks``) rendered with ``message`` and ``outputs``; pipe user-controlled values
+through ``| mrkdwn`` so a subject like ``<!channel>`` cannot ping everyone. When only
+``blocks`` is given, the built-in summary stays as ``text``: Slack shows it in notifications.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import httpx
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 
-from service.outbound import OutboundBlocked
-from workers.steps.base import PermanentStepError, RetryableStepError, Step, StepContext, StepParams
+from workers.steps.base import PermanentStepError, Step, StepContext, StepParams
+from workers.steps.http_target import check_response, post
+from workers.steps.templating import check_template, check_tree, mrkdwn_escape, render, render_tree, template_context
 
 
 class SlackParams(StepParams):
     webhook_url: SecretStr | None = None
     text: str | None = None
+    blocks: list[dict[str, Any]] | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _text_compiles(cls, value: str | None) -> str | None:
+        return check_template(value) if value is not None else None
+
+    @field_validator("blocks")
+    @classmethod
+    def _blocks_compile(cls, value: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        return check_tree(value) if value is not None else None
 
 
 class Slack(Step):
+    """Post a summary (or your templated text/blocks) to a Slack incoming webhook."""
+
     name = "slack"
     Params = SlackParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
         assert isinstance(self.params, SlackParams)
         url = self._url(ctx)
+        payload = await self._payload(ctx)
+        response = await post(ctx, url, target="slack", json=payload)
+        check_response(response, target="slack", retry_on={429})
+        return {"status": response.status_code}
+
+    async def _payload(self, ctx: StepContext) -> dict[str, Any]:
+        assert isinstance(self.params, SlackParams)
         payload = build_payload(ctx)
-        try:
-            response = await ctx.deps.http().post(url, json=payload)
-        except OutboundBlocked as exc:
-            raise PermanentStepError(f"slack target refused: {exc}") from None
-        except httpx.HTTPError as exc:
-            raise RetryableStepError(f"slack unreachable: {type(exc).__name__}") from None
-        return _outcome(response)
+        if self.params.text is None and self.params.blocks is None:
+            return payload
+        context = await template_context(ctx)
+        if self.params.text is not None:
+            payload["text"] = render(self.params.text, context)
+        if self.params.blocks is not None:
+            payload["blocks"] = render_tree(self.params.blocks, context)
+        elif self.params.text is not None:
+            del payload["blocks"]  # the built-in blocks would contradict a custom text
+        return payload
 
     def _url(self, ctx: StepContext) -> str:
         assert isinstance(self.params, SlackParams)
@@ -47,47 +75,27 @@ class Slack(Step):
         return slack.webhook_url.get_secret_value()
 
 
-def _outcome(response: httpx.Response) -> dict[str, Any]:
-    status = response.status_code
-    if status == 429:
-        raise RetryableStepError("slack rate limited (429)", retry_after=_retry_after(response))
-    if status >= 500:
-        raise RetryableStepError(f"slack answered {status}")
-    if status >= 400:
-        raise PermanentStepError(f"slack refused the post: {status} {response.text[:100]}")
-    return {"status": status}
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
-    return float(value) if value.strip().isdigit() else None
-
-
 def build_payload(ctx: StepContext) -> dict[str, Any]:
+    """The built-in message: a one-line summary for notifications plus a compact card."""
     message = ctx.message
     code = (ctx.outputs.get("extract_otp") or {}).get("code")
     sender = message.from_address or message.envelope_from or "unknown sender"
     recipient = ", ".join(message.envelope_to) or "unknown recipient"
     subject = message.subject or "(no subject)"
-    summary = f"New mail for {recipient} from {sender}: {subject}"
+    summary = f"New mail for {mrkdwn_escape(recipient)} from {mrkdwn_escape(sender)}: {mrkdwn_escape(subject)}"
     if code:
         summary += f" (code {code})"
     fields = [
-        {"type": "mrkdwn", "text": f"*From*\n{_escape(sender)}"},
-        {"type": "mrkdwn", "text": f"*To*\n{_escape(recipient)}"},
+        {"type": "mrkdwn", "text": f"*From*\n{mrkdwn_escape(sender)}"},
+        {"type": "mrkdwn", "text": f"*To*\n{mrkdwn_escape(recipient)}"},
     ]
     if code:
-        fields.append({"type": "mrkdwn", "text": f"*Code*\n`{_escape(code)}`"})
+        fields.append({"type": "mrkdwn", "text": f"*Code*\n`{mrkdwn_escape(code)}`"})
     return {
         "text": summary,
         "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_escape(subject)}*"}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*{mrkdwn_escape(subject)}*"}},
             {"type": "section", "fields": fields},
             {"type": "context", "elements": [{"type": "mrkdwn", "text": f"mailhook message `{message.id}`"}]},
         ],
     }
-
-
-def _escape(text: str) -> str:
-    """Slack mrkdwn treats <, > and & as control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,155 @@
+"""SendGrid Inbound Parse webhooks (../shared/providers.md §6.3).
+
+Always ``multipart/form-data``. In the default (parsed) mode the message comes as fields:
+``headers`` (the raw header block), ``text``, ``html``, ``from``/``to``/``cc``/``subject``, with
+``charsets`` (JSON ``{field: charset}``) saying how each field is encoded, and attachments as
+file parts ``attachment1..n`` described by ``attachment-info``. In raw mode ("POST the raw, full
+MIME message") the message is the ``email`` field. Both modes carry ``envelope`` (JSON
+``{"to": [...], "from": ...}``), the only place the SMTP recipients appear.
+
+SendGrid has no delivery id; the optional ECDSA "signed webhook" security policy is not
+supported here, so the secret URL (and HTTPS) is the authenticity check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from service.errors import BadPayload
+from service.inbound import InboundAttachment, InboundEmail, idempotency_key
+from service.providers.base import Delivery, InboundProvider
+from service.providers.forms import (
+    MULTIPART,
+    Form,
+    HeaderFields,
+    addresses,
+    decode_words,
+    header_fields,
+    json_field,
+    media_type,
+    mime_headers,
+    parse_form,
+)
+
+# ``dkim`` reads like "{@example.com : pass}" or "{@a.com : pass, @b.com : fail}".
+_DKIM_VERDICT = re.compile(r":\s*([A-Za-z]+)")
+
+
+class SendGrid(InboundProvider):
+    """SendGrid Inbound Parse (parsed or raw mode)."""
+
+    name = "sendgrid"
+
+    def parse(self, delivery: Delivery) -> list[InboundEmail]:
+        # SendGrid only ever posts multipart; anything else is not a Parse webhook.
+        form = parse_form(delivery, accept=(MULTIPART,))
+        charsets = _charsets(form)
+        envelope_to, envelope_from = _envelope(form)
+        email = form.get("email")
+        raw_mime = email.data if email is not None and email.data else None
+        headers_part = form.get("headers")
+        if raw_mime is not None:
+            headers = mime_headers(raw_mime)
+        elif headers_part is not None:
+            headers = mime_headers(headers_part.data)
+        else:
+            raise BadPayload("expected an 'email' (raw mode) or 'headers' (parsed mode) field")
+        fields = _fields(form, headers, charsets)
+        if fields["message_id"]:  # no delivery id: Message-ID + envelope recipients (§6.3)
+            key = idempotency_key(self.name, fields["message_id"], ",".join(envelope_to))
+        else:
+            key = idempotency_key(self.name, hashlib.sha256(raw_mime or delivery.body).hexdigest())
+        return [
+            InboundEmail(
+                provider=self.name,
+                source=delivery.source.name,
+                idempotency_key=key,
+                raw_payload=delivery.body,
+                raw_content_type=form.content_type,
+                received_at=delivery.received_at,
+                envelope_from=envelope_from,
+                envelope_to=envelope_to,
+                text=form.text("text", charsets.get("text")),
+                html=form.text("html", charsets.get("html")),
+                headers=headers,
+                attachments=_attachments(form),
+                raw_mime=raw_mime,
+                auth=_auth(form),
+                **fields,
+            )
+        ]
+
+
+def _json_object(form: Form, name: str) -> dict[str, Any]:
+    found = json_field(form.text(name), name) or {}
+    if not isinstance(found, dict):
+        raise BadPayload(f"field '{name}' must be a JSON object", details={"field": name})
+    return found
+
+
+def _charsets(form: Form) -> dict[str, str]:
+    return {name: value for name, value in _json_object(form, "charsets").items() if isinstance(value, str)}
+
+
+def _envelope(form: Form) -> tuple[list[str], str | None]:
+    envelope = json_field(form.text("envelope"), "envelope")
+    if not isinstance(envelope, dict):
+        raise BadPayload("field 'envelope' must be a JSON object {to, from}", details={"field": "envelope"})
+    to, sender = envelope.get("to"), envelope.get("from")
+    to = [to] if isinstance(to, str) else to
+    if not isinstance(to, list) or not all(isinstance(a, str) for a in to) or not to:
+        raise BadPayload("field 'envelope.to' must be a non-empty list of addresses", details={"field": "envelope"})
+    if sender is not None and not isinstance(sender, str):
+        raise BadPayload("field 'envelope.from' must be a string", details={"field": "envelope"})
+    return to, sender or None
+
+
+def _fields(form: Form, headers: list[tuple[str, str]], charsets: dict[str, str]) -> HeaderFields:
+    """Header-derived fields, falling back to the parsed-mode fields (decoded per ``charsets``)."""
+    fields = header_fields(headers)
+
+    def text(name: str) -> str | None:
+        return form.text(name, charsets.get(name))
+
+    fields["header_from"] = fields["header_from"] or next(iter(addresses(text("from"))), None)
+    fields["to"] = fields["to"] or addresses(text("to"))
+    fields["cc"] = fields["cc"] or addresses(text("cc"))
+    fields["subject"] = fields["subject"] or decode_words(text("subject"))
+    return fields
+
+
+def _attachments(form: Form) -> list[InboundAttachment]:
+    """Files ``attachment1..n``; ``attachment-info`` is JSON ``{"attachment1": {filename, name,
+    type, content-id}}`` — ``content-id`` is present for inline parts."""
+    info = _json_object(form, "attachment-info")
+    # ``content-ids`` ({"cid": "attachmentN"}) names the inline parts too, in newer payloads.
+    inline = {name: cid for cid, name in _json_object(form, "content-ids").items() if isinstance(name, str)}
+    found: list[InboundAttachment] = []
+    for part in form.files():
+        entry = info.get(part.name)
+        meta: dict[str, Any] = entry if isinstance(entry, dict) else {}
+        cid = meta.get("content-id") or inline.get(part.name)
+        filename = meta.get("filename") if isinstance(meta.get("filename"), str) else part.filename
+        found.append(
+            InboundAttachment(
+                filename=filename or None,
+                content_type=media_type(part.content_type or meta.get("type")),
+                data=part.data,
+                content_id=cid.strip("<>") if isinstance(cid, str) and cid else None,
+                disposition="inline" if isinstance(cid, str) and cid else "attachment",
+            )
+        )
+    return found
+
+
+def _auth(form: Form) -> dict[str, str]:
+    verdicts: dict[str, str] = {}
+    spf = (form.text("SPF") or "").strip().lower()
+    if spf:
+        verdicts["spf"] = spf[:32]
+    dkim = [v.lower() for v in _DKIM_VERDICT.findall(form.text("dkim") or "")]
+    if dkim:
+        verdicts["dkim"] = "pass" if "pass" in dkim else dkim[0][:32]
+    return verdicts

@@ -1,0 +1,169 @@
+"""Fuzz every adapter's ``verify``/``parse``/``check_replay`` directly (no network, no database).
+
+Random bytes, random JSON-ish documents, random forms and mutated valid deliveries: whatever
+comes in, an adapter may only refuse with a ``MailhookError`` that maps to 400/401/413/415 (a
+500 would make providers retry a poison delivery forever), and what it accepts must be storable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from service.config import SourceConfig
+from service.errors import MailhookError
+from service.inbound import InboundEmail
+from service.nonces import NonceCache
+from service.providers import PROVIDERS
+from service.providers.base import Delivery, InboundProvider
+from tests.support.deliveries import CASES, FORWARDEMAIL_KEYS, MAILGUN_KEYS, Message, multipart, urlencoded
+
+ALL = sorted(PROVIDERS)
+FUZZ = hypothesis_settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+KEYS = {"forwardemail": list(FORWARDEMAIL_KEYS), "mailgun": list(MAILGUN_KEYS)}
+# Field names the adapters look for, so random documents reach past the first ``require``.
+FIELDS = [
+    *("id payload recipient recipients headers from to cc replyTo subject message-id date session raw".split()),
+    *("attachments inlines headerLines html text messageId return-path timestamp content data type".split()),
+    *("value group address name email Name Value Content ContentType ContentID MessageID Headers".split()),
+    *("FromFull ToFull CcFull Attachments RawEmail OriginalRecipient Date Subject arrivalDate sender".split()),
+    *("message-headers body-mime body-plain content-id-map envelope charsets attachment-info content-ids".split()),
+    *("token signature dkim spf SPF Message-Id".split()),
+]
+CONTENT_TYPES = [
+    "application/json",
+    "text/plain",
+    "message/rfc822",
+    "application/octet-stream",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=xYzZY",
+    "multipart/form-data",
+    "multipart/form-data; boundary=" + "b" * 300,
+    "",
+]
+
+scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=40)
+json_values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=8), inner, max_size=6)
+    ),
+    max_leaves=15,
+)
+documents = st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=8)
+# SendGrid's ``charsets`` names a codec per field: include ones that are not text codecs at all.
+codecs = st.sampled_from(["utf-8", "iso-8859-1", "utf-16", "idna", "punycode", "base64", "undefined", "x-nope"])
+charsets = st.dictionaries(
+    st.sampled_from(["text", "html", "subject", "from", "to", "cc"]), codecs | st.text(max_size=10)
+)
+field_values = st.text(max_size=60) | json_values.map(json.dumps) | charsets.map(json.dumps)
+# A form that passes the shape checks of both form providers, so overlays reach the decoding code.
+VALID_FORM = {
+    "headers": "From: A <a@example.com>\nSubject: s\nMessage-ID: <x@example.com>\n",
+    "envelope": '{"to": ["b@example.net"], "from": "a@example.com"}',
+    "recipient": "b@example.net",
+    "from": "A <a@example.com>",
+    "message-headers": '[["From", "a@example.com"]]',
+    "text": "caf\u00e9",
+}
+forms = st.builds(
+    lambda keep, declared, extra: {**{k: v for k, v in VALID_FORM.items() if k in keep}, **declared, **extra},
+    st.sets(st.sampled_from(sorted(VALID_FORM))),
+    st.fixed_dictionaries({}, optional={"charsets": charsets.map(json.dumps)}),
+    st.dictionaries(st.sampled_from(FIELDS), field_values, max_size=8),
+)
+mutations = st.lists(
+    st.tuples(st.floats(0, 1), st.sampled_from(["flip", "delete", "insert", "truncate"]), st.binary(max_size=6)),
+    min_size=1,
+    max_size=4,
+)
+
+
+def _source(provider: str, signed: bool) -> SourceConfig:
+    keys = KEYS.get(provider, []) if signed else []
+    return SourceConfig(name="fuzz", provider=provider, secrets=["fuzz-secret-0123456789"], signing_keys=keys)
+
+
+def _check_storable(email: InboundEmail) -> None:
+    assert re.fullmatch(r"[0-9a-f]{64}", email.idempotency_key)
+    assert len(email.raw_content_type) <= 255 and isinstance(email.raw_payload, bytes)
+    assert all(len(a.content_type) <= 255 and isinstance(a.data, bytes) for a in email.attachments)
+    assert email.provider_event_id is None or len(email.provider_event_id) <= 255
+    json.dumps([email.headers, email.auth, email.defects, email.envelope_to, [a.as_dict() for a in email.to]])
+
+
+def _exercise(provider: str, body: bytes, headers: dict[str, str], query: dict[str, str] | None = None) -> None:
+    """Run verify → parse → check_replay, for a source without and with signing keys."""
+    for signed in (False, True):
+        delivery = Delivery(source=_source(provider, signed), body=body, headers=headers, query=query or {})
+        adapter = PROVIDERS[provider]()
+        try:
+            adapter.verify(delivery)
+            emails = adapter.parse(delivery)
+            if type(adapter).check_replay is not InboundProvider.check_replay:  # an event loop costs ~1 ms
+                asyncio.run(adapter.check_replay(delivery, NonceCache(None)))
+        except MailhookError as exc:
+            assert exc.status_code in (400, 401, 413, 415), exc
+            continue
+        for email in emails:
+            _check_storable(email)
+
+
+def _mutate(body: bytes, steps: list[tuple[float, str, bytes]]) -> bytes:
+    for where, op, data in steps:
+        at = int(where * len(body))
+        if op == "flip" and body:
+            at = min(at, len(body) - 1)
+            body = body[:at] + bytes([body[at] ^ 0xFF]) + body[at + 1 :]
+        elif op == "delete":
+            body = body[:at] + body[at + len(data) + 1 :]
+        elif op == "insert":
+            body = body[:at] + data + body[at:]
+        else:
+            body = body[:at]
+    return body
+
+
+@pytest.mark.parametrize("provider", ALL)
+@FUZZ
+@given(
+    body=st.binary(max_size=2048),
+    content_type=st.sampled_from(CONTENT_TYPES),
+    query=st.dictionaries(st.sampled_from(["to", "from", "raw"]), st.text(max_size=30)),
+)
+def test_random_bytes_are_refused_cleanly(provider: str, body: bytes, content_type: str, query: dict[str, str]) -> None:
+    _exercise(provider, body, {"content-type": content_type, "x-webhook-signature": "00"}, query)
+
+
+@pytest.mark.parametrize("provider", ALL)
+@FUZZ
+@given(document=documents | json_values, content_type=st.sampled_from(["application/json", "text/plain"]))
+def test_random_json_documents_are_refused_cleanly(provider: str, document: Any, content_type: str) -> None:
+    _exercise(provider, json.dumps(document).encode(), {"content-type": content_type})
+
+
+@pytest.mark.parametrize("provider", ALL)
+@FUZZ
+@given(fields=forms, as_multipart=st.booleans())
+def test_random_forms_are_refused_cleanly(provider: str, fields: dict[str, str], as_multipart: bool) -> None:
+    if as_multipart:
+        body, content_type = multipart(fields)
+    else:
+        body, content_type = urlencoded(fields), "application/x-www-form-urlencoded"
+    _exercise(provider, body, {"content-type": content_type})
+
+
+@pytest.mark.parametrize("provider", ALL)
+@FUZZ
+@given(steps=mutations)
+def test_mutated_valid_deliveries_are_refused_or_stored(provider: str, steps: list[tuple[float, str, bytes]]) -> None:
+    valid = CASES[provider].build(Message())
+    mutated = CASES[provider].resign(valid.__class__(_mutate(valid.body, steps), valid.headers, valid.params))
+    _exercise(provider, mutated.body, mutated.headers, dict(mutated.params))
