@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 
 from service.auth import authenticate, check_ip, client_ip, secret_from_request
 from service.body import read_body
-from service.errors import BadPayload
+from service.errors import BadPayload, StorageUnavailable
 from service.inbound import InboundEmail
 from service.providers import Delivery, InboundProvider, get_provider
 from service.state import AppState
@@ -51,7 +51,11 @@ async def receive(request: Request) -> Response:
     provider = get_provider(source.provider)
     emails = await _normalise(provider, delivery)
     await provider.check_replay(delivery, state.ingest.nonces)
-    results = await state.ingest.store(emails)
+    try:
+        results = await state.ingest.store(emails)
+    except StorageUnavailable:
+        await provider.release_replay(delivery, state.ingest.nonces)
+        raise
     return JSONResponse(
         {"status": "accepted", "messages": [{"id": r.message_id, "duplicate": r.duplicate} for r in results]},
         status_code=provider.success_status,

@@ -94,9 +94,15 @@ def normalise_message_id(value: str | None) -> str | None:
 
 
 def parse_addresses(value: str | None) -> list[Address]:
+    """Addresses in a header value; hostile input (deeply nested comments recurse in the stdlib
+    parser) yields no addresses rather than an exception."""
     if not value:
         return []
-    return [Address(name or None, addr) for name, addr in getaddresses([value]) if addr]
+    try:
+        pairs = getaddresses([value])
+    except (RecursionError, ValueError, IndexError):
+        return []
+    return [Address(name or None, addr) for name, addr in pairs if addr]
 
 
 def parse_date(value: str | None) -> datetime | None:
@@ -105,6 +111,6 @@ def parse_date(value: str | None) -> datetime | None:
         return None
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # a 20-digit year overflows
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -31,6 +31,15 @@ class NonceCache:
                 pass
         return self._first_use_locally(key, ttl_s)
 
+    async def forget(self, namespace: str, token: str) -> None:
+        key = f"{_PREFIX}{namespace}:{token}"
+        self._local.pop(key, None)
+        if self._redis is not None:
+            try:
+                await self._redis.delete(key)
+            except (RedisError, OSError):
+                pass
+
     def _first_use_locally(self, key: str, ttl_s: int) -> bool:
         now = time.monotonic()
         if len(self._local) > _LOCAL_MAX:

@@ -189,3 +189,25 @@ async def test_multipart_parameter_names_are_case_insensitive(client: httpx.Asyn
     body, content_type = multipart(mailgun_fields(fields), files)
     delivery = HttpDelivery(body, {"content-type": content_type.replace("boundary=", "Boundary=")})
     assert (await post(client, "mailgun", delivery)).status_code == 200
+
+
+async def test_token_of_a_delivery_that_could_not_be_stored_stays_usable(settings: Settings) -> None:
+    """A 503 makes Mailgun retry, possibly with the same token: that retry must not be a "replay"."""
+    import sqlite3
+
+    from service.app import create_app
+    from tests.support.servers import serve_in_thread
+
+    delivery = _route()
+    impatient = settings.model_copy(update={"database_busy_timeout_ms": 100})
+    with serve_in_thread(create_app(impatient)) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            locker = sqlite3.connect(settings.database_url.removeprefix("sqlite:///"), isolation_level=None)
+            locker.execute("BEGIN EXCLUSIVE")
+            try:
+                assert (await post(client, "mailgun", delivery)).status_code == 503
+            finally:
+                locker.execute("ROLLBACK")
+                locker.close()
+            assert (await post(client, "mailgun", delivery)).status_code == 200
+    assert len(stored_messages(settings)) == 1

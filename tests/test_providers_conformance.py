@@ -187,10 +187,6 @@ async def test_duplicate_delivery_returns_the_same_id(
     assert len(stored_messages(settings)) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service.providers.base.load_json_object lets json's RecursionError escape: 500, not 400",
-)
 @pytest.mark.parametrize("provider", JSON_PROVIDERS)
 async def test_deeply_nested_json_is_400(client: httpx.AsyncClient, provider: str) -> None:
     delivery = CASES[provider].resign(HttpDelivery(b"[" * 100_000, {"content-type": "application/json"}))
@@ -201,14 +197,7 @@ HOSTILE = Message(
     date="Mon, 1 Jan 99999999999999999999 00:00:00 +0000",  # overflows datetime's C long
     extra_headers=(("Cc", "(" * 5000 + "cc@example.net"),),  # nested comments recurse in getaddresses
 )
-_INBOUND_BUGS = pytest.mark.xfail(
-    strict=True, reason="service.inbound.parse_date/parse_addresses let OverflowError/RecursionError escape: 500"
-)
-
-
-@pytest.mark.parametrize(
-    "provider", [pytest.param(p, marks=_INBOUND_BUGS) if p in ("proxiedmail", "improvmx") else p for p in ALL]
-)
+@pytest.mark.parametrize("provider", ALL)
 async def test_hostile_date_and_address_headers_are_stored_or_400(
     client: httpx.AsyncClient, settings: Settings, provider: str
 ) -> None:

@@ -53,6 +53,11 @@ class InboundProvider(ABC):
         signs a one-time token (Mailgun); runs after ``verify`` and ``parse`` succeeded."""
         return None
 
+    async def release_replay(self, delivery: Delivery, nonces: NonceCache) -> None:
+        """Undo ``check_replay`` when the delivery could not be stored, so the provider's retry
+        (which may carry the same token) is not refused as a replay."""
+        return None
+
     @abstractmethod
     def parse(self, delivery: Delivery) -> list[InboundEmail]:
         """Normalise the body into one or more emails; raise ``BadPayload`` saying what is wrong."""
@@ -66,6 +71,8 @@ def load_json_object(body: bytes) -> dict[str, Any]:
         raise BadPayload("body is not valid UTF-8 JSON") from None
     except json.JSONDecodeError as exc:
         raise BadPayload(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise BadPayload("body is JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise BadPayload(f"expected a JSON object, got {type(data).__name__}")
     return data

@@ -261,21 +261,9 @@ def decode_words(value: str | None) -> str | None:
         return value
 
 
-def header_date(value: str | None) -> datetime | None:
-    """``parse_date`` that survives hostile input (a 20-digit year overflows the C long)."""
-    try:
-        return parse_date(value)
-    except OverflowError:
-        return None
-
-
 def addresses(value: str | None) -> list[Address]:
-    """``parse_addresses`` that survives hostile input (deeply nested comments recurse)."""
-    try:
-        found = parse_addresses(value)
-    except (RecursionError, ValueError, IndexError):
-        return []
-    return [Address(decode_words(a.name), a.address) for a in found]
+    """Addresses with RFC 2047 display names decoded."""
+    return [Address(decode_words(a.name), a.address) for a in parse_addresses(value)]
 
 
 def first_header(headers: list[tuple[str, str]], name: str) -> str | None:
@@ -293,5 +281,5 @@ def header_fields(headers: list[tuple[str, str]]) -> HeaderFields:
         reply_to=joined("reply-to"),
         subject=decode_words(first_header(headers, "subject")),
         message_id=normalise_message_id(first_header(headers, "message-id")),
-        date=header_date(first_header(headers, "date")),
+        date=parse_date(first_header(headers, "date")),
     )

@@ -21,9 +21,10 @@ from service.inbound import (
     InboundEmail,
     idempotency_key,
     normalise_message_id,
+    parse_date,
 )
 from service.providers.base import Delivery, InboundProvider, load_json_object, optional, require
-from service.providers.forms import HeaderFields, header_date, header_fields, media_type, mime_headers, unfold
+from service.providers.forms import HeaderFields, header_fields, media_type, mime_headers, unfold
 
 
 class ForwardEmail(InboundProvider):
@@ -211,7 +212,7 @@ def _iso_date(text: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        return header_date(text)
+        return parse_date(text)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

@@ -78,6 +78,10 @@ class Mailgun(InboundProvider):
         if not await nonces.first_use(self.name, token, 2 * WINDOW_S):
             raise Unauthorized("Mailgun token was already used: the delivery is a replay")
 
+    async def release_replay(self, delivery: Delivery, nonces: NonceCache) -> None:
+        if delivery.source.signing_keys:
+            await nonces.forget(self.name, self._form(delivery).text("token") or "")
+
     def parse(self, delivery: Delivery) -> list[InboundEmail]:
         form = self._form(delivery)
         recipients = [r.strip() for r in (form.text("recipient") or "").split(",") if r.strip()]

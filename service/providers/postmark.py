@@ -13,13 +13,12 @@ import binascii
 from typing import Any
 
 from service.errors import BadPayload
-from service.inbound import Address, InboundAttachment, InboundEmail, idempotency_key
+from service.inbound import Address, InboundAttachment, InboundEmail, idempotency_key, parse_date
 from service.providers.base import Delivery, InboundProvider, load_json_object, optional, require
 from service.providers.forms import (
     addresses,
     decode_words,
     first_header,
-    header_date,
     header_fields,
     media_type,
     mime_headers,
@@ -60,7 +59,7 @@ class Postmark(InboundProvider):
                 subject=optional(data, "Subject", str) or fields["subject"],
                 message_id=fields["message_id"],
                 # ``Date`` is the sender's header text, in whatever format the sender used.
-                date=header_date(optional(data, "Date", str)) or fields["date"],
+                date=parse_date(optional(data, "Date", str)) or fields["date"],
                 text=optional(data, "TextBody", str),
                 html=optional(data, "HtmlBody", str),
                 headers=headers,
