@@ -55,12 +55,13 @@ def worker(ctx: click.Context, burst: bool) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="TCP port to listen on.")
+@click.option("--smtp-port", default=2525, show_default=True, type=int, help="SMTP port (when `smtp:` is configured).")
 @click.pass_context
-def dev(ctx: click.Context, host: str, port: int) -> None:
-    """Web + worker + an embedded Redis on the local SQLite file; Ctrl-C stops them all."""
+def dev(ctx: click.Context, host: str, port: int, smtp_port: int) -> None:
+    """Web + worker + SMTP + an embedded Redis on the local SQLite file; Ctrl-C stops them all."""
     from service.dev import run_dev
 
-    run_dev(_settings(ctx), host=host, port=port)
+    run_dev(_settings(ctx), host=host, port=port, smtp_port=smtp_port)
 
 
 @cli.command()
@@ -137,6 +138,15 @@ def runs(ctx: click.Context, failed: bool, message_id: str | None, limit: int) -
             click.echo(f"    {step.position}. {step.name:<12} {step.status:<9} attempts={step.attempts}{took}{error}")
     if not rows:
         click.echo("no failed runs" if failed else "no runs")
+
+
+def _register_extra_commands() -> None:
+    from service.smtp.cli import smtp
+
+    cli.add_command(smtp)
+
+
+_register_extra_commands()
 
 
 def main() -> None:

@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from service.smtp.config import SmtpConfig
+
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
@@ -97,6 +99,7 @@ class AppConfig(_Strict):
     routes: list[dict[str, Any]] = Field(default_factory=list)
     outbound: OutboundConfig = OutboundConfig()
     trusted_proxies: list[str] = Field(default_factory=list)
+    smtp: SmtpConfig | None = None
 
     @field_validator("sources")
     @classmethod

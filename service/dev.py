@@ -26,6 +26,9 @@ sources:
 #   webhook_url: ${{SLACK_WEBHOOK_URL}}
 outbound:
   allow_hosts: []
+# Mail sent over SMTP to these domains is accepted (never relayed); `mailhook dev` listens on 2525.
+smtp:
+  domains: [localhost, mailhook.test]
 """
 
 
@@ -46,10 +49,10 @@ def _redis_for_dev(settings: Settings) -> EmbeddedRedis | None:
     return EmbeddedRedis(settings.data_dir / "redis").start()
 
 
-def run_dev(settings: Settings, *, host: str, port: int) -> None:
+def run_dev(settings: Settings, *, host: str, port: int, smtp_port: int = 2525) -> None:
     from service.db import make_engine
     from service.migrate import upgrade
-    from service.runner import serve_web_and_worker
+    from service.runner import serve_all
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if ensure_config(settings.config):
@@ -66,11 +69,15 @@ def run_dev(settings: Settings, *, host: str, port: int) -> None:
     for source in config.sources:
         secret = source.secrets[0].get_secret_value()
         click.echo(f"  {source.name:<14} ({source.provider}): {base}/hooks/{source.name}/{secret}")
+    if config.smtp is not None:
+        click.echo(f"  SMTP: {host}:{smtp_port} for {', '.join(config.smtp.domains)}")
+    else:
+        click.echo("SMTP: not configured; add smtp.domains to the config to accept mail over SMTP")
     if config.slack is None:
         click.echo("Slack: not configured; add slack.webhook_url to the config to get posts")
-    click.echo("Ctrl-C stops web, worker and Redis.")
+    click.echo("Ctrl-C stops web, worker, SMTP and Redis.")
     try:
-        asyncio.run(serve_web_and_worker(settings, host=host, port=port))
+        asyncio.run(serve_all(settings, host=host, port=port, smtp_port=smtp_port if config.smtp else None))
     except KeyboardInterrupt:
         pass
     finally:

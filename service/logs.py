@@ -26,6 +26,8 @@ def configure_logging(level: str = "INFO") -> None:
         handler.addFilter(redact)
     for name in ("uvicorn", "uvicorn.access", "uvicorn.error", "arq", "mailhook"):
         logging.getLogger(name).addFilter(redact)
+    # aiosmtpd logs every SMTP command line at INFO, recipient addresses included.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 def uvicorn_log_config() -> dict[str, object]:

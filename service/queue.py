@@ -73,6 +73,7 @@ class BatchingEnqueuer:
         self._timeout_s = timeout_s
         self._ids: list[str] = []
         self._wakeup = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     def add(self, message_ids: list[str]) -> None:
@@ -83,16 +84,25 @@ class BatchingEnqueuer:
         self._task = asyncio.create_task(self._run(), name="mailhook-enqueuer")
 
     async def stop(self) -> None:
-        if self._task:
-            await self._flush()
+        """Flush what is collected, then end. No cancellation mid-flush: on Python 3.11 a cancel
+        landing inside ``wait_for`` can be swallowed, which would hang shutdown."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wakeup.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), self._timeout_s + 1)
+        except TimeoutError:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        self._task = None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             await self._wakeup.wait()
             self._wakeup.clear()
             await self._flush()
+        await self._flush()
 
     async def _flush(self) -> None:
         ids, self._ids = self._ids, []

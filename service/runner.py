@@ -56,14 +56,20 @@ def run_worker(settings: Settings, *, burst: bool = False) -> int:
     return 0 if worker.jobs_failed == 0 or not burst else 1
 
 
-async def serve_web_and_worker(settings: Settings, *, host: str, port: int) -> None:
-    """One event loop running uvicorn and the worker; when uvicorn stops (Ctrl-C), so does the worker."""
+async def serve_all(settings: Settings, *, host: str, port: int, smtp_port: int | None = None) -> None:
+    """One event loop running uvicorn, the worker and (optionally) SMTP; when uvicorn stops
+    (Ctrl-C), so do the others."""
+    from service.smtp.server import serve_smtp
+
     server = uvicorn.Server(uvicorn_config(settings, host=host, port=port))
     worker = build_worker(settings, handle_signals=False)
-    worker_task = asyncio.create_task(worker.async_run())
+    tasks = [asyncio.create_task(worker.async_run())]
+    if smtp_port is not None:
+        tasks.append(asyncio.create_task(serve_smtp(settings, host, smtp_port)))
     try:
         await server.serve()
     finally:
-        worker_task.cancel()
-        await asyncio.gather(worker_task, return_exceptions=True)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await worker.close()

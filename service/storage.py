@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -88,8 +89,17 @@ def store_batch(engine: Engine, blobs: BlobStore, emails: Sequence[InboundEmail]
 _Planned = list[tuple[str, InboundEmail, str | None]]
 
 
+_COMPRESS_FROM_BYTES = 1024
+
+
 def _raw_row(mid: str, email: InboundEmail) -> dict[str, Any]:
-    return {"message_id": mid, "content_type": email.raw_content_type, "payload": email.raw_payload}
+    payload, encoding = email.raw_payload, "identity"
+    if len(payload) >= _COMPRESS_FROM_BYTES:
+        # Level 1: most of the size win for a fraction of the CPU of the default level.
+        packed = zlib.compress(payload, 1)
+        if len(packed) < len(payload):
+            payload, encoding = packed, "zlib"
+    return {"message_id": mid, "content_type": email.raw_content_type, "encoding": encoding, "payload": payload}
 
 
 def _insert_portable(engine: Engine, planned: _Planned) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+import smtplib
 import subprocess
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from service.settings import Settings
 from tests.conftest import fixture_bytes
 from tests.support.processes import mailhook_command, mailhook_env
 
-COMMANDS = ["serve", "worker", "dev", "migrate", "check", "replay", "messages"]
+COMMANDS = ["serve", "worker", "dev", "smtp", "migrate", "check", "replay", "messages", "runs"]
 
 
 @pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)])
@@ -79,8 +80,9 @@ def test_dev_starts_everything_prints_urls_and_stops_on_ctrl_c(tmp_path: Path, s
     for key in ("MAILHOOK_DATABASE_URL", "MAILHOOK_CONFIG", "MAILHOOK_DATA_DIR"):
         env.pop(key)  # dev must work on its defaults: ./var and ./mailhook.yaml
     env["MAILHOOK_REDIS_URL"] = f"redis://127.0.0.1:{dead_redis}/0"  # nothing there: dev embeds one
+    smtp_port = free_port()
     process = subprocess.Popen(
-        mailhook_command("dev", "--port", str(port)),
+        mailhook_command("dev", "--port", str(port), "--smtp-port", str(smtp_port)),
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -103,11 +105,15 @@ def test_dev_starts_everything_prints_urls_and_stops_on_ctrl_c(tmp_path: Path, s
         _wait(f"http://127.0.0.1:{port}/readyz")
         response = httpx.post(urls["improvmx"], content=fixture_bytes("improvmx/otp.json"))
         assert response.status_code == 200
+        assert f"SMTP: 127.0.0.1:{smtp_port}" in output
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as smtp:
+            refused = smtp.sendmail("a@example.org", ["qa@localhost"], fixture_bytes("raw/otp.eml"))
+        assert refused == {}
         assert (tmp_path / "var" / "mailhook.db").exists() and (tmp_path / "mailhook.yaml").exists()
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(30)
-    assert not port_open("127.0.0.1", port)
+    assert not port_open("127.0.0.1", port) and not port_open("127.0.0.1", smtp_port)
     assert not port_open("127.0.0.1", redis_port), "Ctrl-C must stop the embedded Redis too"
 
 

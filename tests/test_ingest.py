@@ -46,7 +46,7 @@ async def test_proxiedmail_delivery_is_stored_and_queued(client: httpx.AsyncClie
     with Session(make_engine(settings)) as session:
         raw = session.get(MessageRaw, message.id)
     assert raw is not None
-    kept = json.loads(raw.payload)
+    kept = json.loads(raw.content())
     assert "token" not in kept["user"], "ProxiedMail's bearer token must never be stored"
     assert kept["payload"]["subject"] == "Your Acme sign-in code"
     assert _queued(settings) == [message.id.encode()]

@@ -46,7 +46,7 @@ async def test_eml_is_stored_byte_for_byte_with_headers_parsed(client: httpx.Asy
     assert "\n" not in received and received.endswith("(UTC)")  # unfolded
     raw = stored_raw(settings, message.id)
     assert raw.content_type == "application/json"
-    assert json.loads(raw.payload)["envelope_to"] == message.envelope_to
+    assert json.loads(raw.content())["envelope_to"] == message.envelope_to
 
 
 async def test_envelope_can_come_from_request_headers(client: httpx.AsyncClient, settings: Settings) -> None:
