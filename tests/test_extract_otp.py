@@ -170,3 +170,10 @@ def test_subject_text_html_html_only_latin1() -> None:
     subject, text, html = subject_text_html(msg)
     assert (subject, text) == ("Código", None)
     assert find_code(subject, text, html) == "246802"
+
+
+def test_huge_single_tokens_are_scanned_in_linear_time() -> None:
+    """A 1 MB header or base64 line once made the URL/e-mail blanking quadratic (hours per message);
+    pytest's timeout is the bound here, no timing assertion."""
+    for token in ("A" * 1_000_000, "a@" + "b" * 1_000_000, "x." * 500_000, "k=" * 500_000):
+        assert find_code("Your code", f"Your code is 482913\n{token}", None) == "482913"
