@@ -1,4 +1,5 @@
-"""Filling in text, HTML and attachments of raw-MIME messages before routing.
+"""Filling in text, HTML and attachments of raw-MIME messages before routing (``parse_mime``,
+the same decoder the ``parse`` step uses).
 
 HTTP JSON providers deliver parsed fields; raw and SMTP sources store only headers at ingest (so
 a 25 MB message is not parsed while the sender waits). The first job for such a message parses
@@ -10,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from sqlalchemy import insert, update
 
-from service.mime_bodies import MimeBodies, parse_bodies
 from service.models import Attachment, Message, utcnow
 from workers.deps import WorkerDeps
+from workers.steps.mime_parse import parse_mime
 
 log = logging.getLogger("mailhook.hydrate")
 
@@ -28,37 +30,38 @@ async def hydrate(deps: WorkerDeps, message: Message, attachments: list[Attachme
         return attachments
     raw = await asyncio.to_thread(deps.blobs.read, message.raw_mime_sha256)
     try:
-        bodies = await asyncio.wait_for(asyncio.to_thread(parse_bodies, raw), PARSE_TIMEOUT_S)
+        parsed = await asyncio.wait_for(asyncio.to_thread(parse_mime, raw, with_data=True), PARSE_TIMEOUT_S)
     except TimeoutError:
         # The thread cannot be killed and finishes in the background; the message goes on unparsed.
-        bodies = MimeBodies(defects=["parse_timeout"])
-    rows = await asyncio.to_thread(_store, deps, message, bodies, keep_attachments=bool(attachments))
-    message.text, message.html = bodies.text, bodies.html
-    message.defects = [*message.defects, *bodies.defects]
+        parsed = {"defects": ["parse_timeout"]}
+    rows = await asyncio.to_thread(_store, deps, message, parsed, keep_attachments=bool(attachments))
+    message.text, message.html = parsed.get("text"), parsed.get("html")
+    message.defects = [*message.defects, *parsed.get("defects", [])]
     message.parsed_at = utcnow()
     return attachments or rows
 
 
-def _store(deps: WorkerDeps, message: Message, bodies: MimeBodies, *, keep_attachments: bool) -> list[Attachment]:
+def _store(deps: WorkerDeps, message: Message, parsed: dict[str, Any], *, keep_attachments: bool) -> list[Attachment]:
     rows: list[Attachment] = []
     if not keep_attachments:
-        for position, item in enumerate(bodies.attachments):
+        for position, item in enumerate(parsed.get("attachments", [])):
+            data: bytes = item["data"]
             rows.append(
                 Attachment(
                     message_id=message.id,
                     position=position,
-                    filename=item.filename,
-                    content_type=item.content_type,
-                    size=len(item.data),
-                    sha256=deps.blobs.put(item.data),
-                    content_id=item.content_id,
-                    disposition=item.disposition,
+                    filename=item["filename"],
+                    content_type=item["content_type"],
+                    size=len(data),
+                    sha256=deps.blobs.put(data),
+                    content_id=item["content_id"],
+                    disposition=item["disposition"],
                 )
             )
     values = {
-        "text": bodies.text,
-        "html": bodies.html,
-        "defects": [*message.defects, *bodies.defects],
+        "text": parsed.get("text"),
+        "html": parsed.get("html"),
+        "defects": [*message.defects, *parsed.get("defects", [])],
         "parsed_at": utcnow(),
     }
     with deps.engine.begin() as conn:

@@ -34,23 +34,26 @@ _BODY_TYPES = ("text/plain", "text/html")
 
 @dataclass
 class _Parts:
+    with_data: bool = False
     text: list[str] = field(default_factory=list)
     html: list[str] = field(default_factory=list)
     attachments: list[dict[str, Any]] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
 
 
-def parse_mime(raw: bytes) -> dict[str, Any]:
-    """Never raises: a parser failure is returned as a defect (hostile MIME must not kill a job)."""
+def parse_mime(raw: bytes, *, with_data: bool = False) -> dict[str, Any]:
+    """Never raises: a parser failure is returned as a defect (hostile MIME must not kill a job).
+
+    ``with_data`` adds each attachment's decoded bytes as ``data`` (for storing them)."""
     try:
-        return _parse(raw)
+        return _parse(raw, with_data)
     except Exception as exc:  # RecursionError on deep nesting, anything else on garbage
         return {"defects": [f"parser_error: {type(exc).__name__}: {str(exc)[:200]}"]}
 
 
-def _parse(raw: bytes) -> dict[str, Any]:
+def _parse(raw: bytes, with_data: bool) -> dict[str, Any]:
     msg = email.message_from_bytes(raw, policy=email.policy.compat32)
-    parts = _Parts()
+    parts = _Parts(with_data=with_data)
     _collect(msg, parts, 0)
     return {
         "subject": decode_header_value(msg.get("subject")),
@@ -67,7 +70,7 @@ def _collect(part: Message, parts: _Parts, depth: int) -> None:
         parts.defects.append("NestingTooDeep")
         return
     if part.get_content_maintype() == "message" and part.is_multipart():
-        parts.attachments.append(_attachment(part))
+        parts.attachments.append(_attachment(part, parts.with_data))
         return
     if part.is_multipart():
         for child in part.get_payload():
@@ -76,7 +79,7 @@ def _collect(part: Message, parts: _Parts, depth: int) -> None:
         return
     kind = _body_kind(part)
     if kind is None:
-        parts.attachments.append(_attachment(part))
+        parts.attachments.append(_attachment(part, parts.with_data))
         return
     content = _decode(part, parts.defects)
     if content:
@@ -114,14 +117,31 @@ def _decode(part: Message, defects: list[str]) -> str:
         return payload.decode("cp1252", errors="replace")
 
 
-def _attachment(part: Message) -> dict[str, Any]:
-    return {
+def _attachment(part: Message, with_data: bool = False) -> dict[str, Any]:
+    found = {
         "filename": decode_header_value(part.get_filename()),
         "content_type": part.get_content_type(),
         "size": _size(part),
         "disposition": part.get_content_disposition() or "attachment",
         "content_id": (decode_header_value(part.get("content-id")) or "").strip("<>") or None,
     }
+    if with_data:
+        found["data"] = _data(part)
+    return found
+
+
+def _data(part: Message) -> bytes:
+    """Decoded bytes of a leaf; an attached message keeps its serialised form."""
+    try:
+        if part.is_multipart():
+            return b"".join(child.as_bytes() for child in part.get_payload() if isinstance(child, Message))
+        payload = part.get_payload(decode=True)
+    except Exception:  # a damaged part: keep what the transfer encoding left us
+        payload = None
+    if isinstance(payload, bytes):
+        return payload
+    raw = part.get_payload()
+    return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
 
 
 def _size(part: Message) -> int | None:
