@@ -140,6 +140,32 @@ def runs(ctx: click.Context, failed: bool, message_id: str | None, limit: int) -
         click.echo("no failed runs" if failed else "no runs")
 
 
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file per line.")
+@click.option("--to", "envelope_to", multiple=True, help="Envelope recipient to assume (default: from headers).")
+@click.pass_context
+def inspect(ctx: click.Context, files: tuple[str, ...], as_json: bool, envelope_to: tuple[str, ...]) -> None:
+    """Show what Mailhook makes of message files (route, pipeline, code, links, defects); no side effect."""
+    import json
+    from pathlib import Path
+
+    from service.config import load_config
+    from workers.inspect import inspect_message
+    from workers.pipeline.config import compile_config
+
+    compiled = compile_config(load_config(_settings(ctx).config))
+    for name in files:
+        result = {"file": name, **inspect_message(Path(name).read_bytes(), compiled, envelope_to=list(envelope_to))}
+        if as_json:
+            click.echo(json.dumps(result, ensure_ascii=False))
+            continue
+        click.echo(f"{name}:")
+        for key in ("subject", "from", "envelope_to", "route", "pipeline", "code", "links", "defects", "error"):
+            if key in result:
+                click.echo(f"  {key + ':':<12} {result[key]}")
+
+
 def _register_extra_commands() -> None:
     from service.smtp.cli import smtp
 
