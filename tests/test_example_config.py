@@ -1,0 +1,33 @@
+"""The shipped example config is valid as shipped and with every optional section switched on."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from service.config import parse_config
+from workers.pipeline.config import compile_config
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "mailhook.example.yaml"
+
+
+def _switched_on(text: str) -> str:
+    """Remove "# " before commented-out YAML (keys and list items), leaving prose comments."""
+    return re.sub(r"^(\s*)# (?=[a-z_]+:|- |\s)", r"\1", text, flags=re.M)
+
+
+@pytest.mark.parametrize("variant", ["as shipped", "all sections on"])
+def test_example_config_is_valid(variant: str) -> None:
+    text = EXAMPLE.read_text()
+    if variant == "all sections on":
+        text = _switched_on(text)
+    env = {name: "x" * 24 for name in re.findall(r"\$\{(\w+)", text)}
+    env["SLACK_WEBHOOK_URL"] = "https://hooks.slack.com/services/T0/B0/X"
+    env["ARCHIVE_WEBHOOK_SECRET"] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    config = parse_config(text, environ=env)
+    compiled = compile_config(config)
+    if variant == "all sections on":
+        assert len(config.sources) == 5 and config.smtp is not None
+        assert set(compiled.pipelines) == {"qa", "archive", "default"} and compiled.routes is not None
