@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 import ipaddress
 from collections.abc import Iterable
@@ -48,10 +49,18 @@ def authenticate(config: AppConfig, source_name: str, presented: str | None) -> 
     return source
 
 
+@functools.lru_cache(maxsize=64)
+def _networks(entries: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Parsed once per distinct list (config reloads make new lists), not once per request."""
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+
+
 def client_ip(request: Request, trusted_proxies: Iterable[str]) -> str | None:
     """The peer address, or the right-most untrusted ``X-Forwarded-For`` hop behind our proxies."""
     peer = request.client.host if request.client else None
-    networks = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
+    networks = _networks(tuple(trusted_proxies))
+    if not networks:
+        return peer
     if peer is None or not _in_any(peer, networks):
         return peer
     hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
@@ -64,12 +73,12 @@ def client_ip(request: Request, trusted_proxies: Iterable[str]) -> str | None:
 def check_ip(source: SourceConfig, ip: str | None) -> None:
     if not source.allow_ips:
         return
-    networks = [ipaddress.ip_network(n, strict=False) for n in source.allow_ips]
+    networks = _networks(tuple(source.allow_ips))
     if ip is None or not _in_any(ip, networks):
         raise Forbidden("this address may not deliver to this source")
 
 
-def _in_any(ip: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+def _in_any(ip: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:

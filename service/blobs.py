@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_KNOWN_MAX = 4096
 
 
 class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
+        # Digests this process has stored or seen on disk: the same logo arrives with every
+        # newsletter, and a set lookup is cheaper than a stat() per attachment.
+        self._known: set[str] = set()
 
     def path(self, sha256: str) -> Path:
-        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        if not _SHA256_HEX.fullmatch(sha256):
             raise ValueError("not a sha256 hex digest")
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
@@ -30,8 +37,11 @@ class BlobStore:
     def put(self, data: bytes) -> str:
         """Store ``data`` durably and return its sha256."""
         digest = hashlib.sha256(data).hexdigest()
+        if digest in self._known:
+            return digest
         target = self.path(digest)
         if target.exists():
+            self._remember(digest)
             return digest
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
@@ -44,7 +54,13 @@ class BlobStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        self._remember(digest)
         return digest
+
+    def _remember(self, digest: str) -> None:
+        if len(self._known) >= _KNOWN_MAX:
+            self._known.clear()
+        self._known.add(digest)
 
     def adopt(self, tmp_path: Path, sha256: str) -> str:
         """Move an already-written, fsynced temp file into place (streamed raw MIME)."""
