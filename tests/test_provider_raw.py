@@ -83,11 +83,36 @@ async def test_other_content_types_are_415_with_json_error(
     assert stored_messages(settings) == []
 
 
-@pytest.mark.parametrize("body", [b"", b"\r\n\r\nonly a body", b"\n", b"just some text without any header\r\n"])
-async def test_body_without_a_header_block_is_400(client: httpx.AsyncClient, body: bytes) -> None:
+@pytest.mark.parametrize("body", [b"", b"\n", b" \r\n\r\n"])
+async def test_empty_body_is_400(client: httpx.AsyncClient, body: bytes) -> None:
     response = await post(client, "raw", HttpDelivery(body, RFC822))
     assert response.status_code == 400
-    assert response.json() == {"error": "bad_payload", "message": "body is not a MIME message: it has no header block"}
+    assert response.json() == {
+        "error": "bad_payload",
+        "message": "the body is empty: a raw delivery is a whole RFC 5322 message",
+    }
+
+
+@pytest.mark.parametrize(
+    "body", [b"\r\n\r\nonly a body", b"just some text without any header\r\n", b"\xd0\xcf\x11\xe0"]
+)
+async def test_body_without_a_header_block_is_stored_with_a_defect(
+    client: httpx.AsyncClient, settings: Settings, body: bytes
+) -> None:
+    """Mail is never refused for being malformed: the bytes are kept and the defect recorded."""
+    response = await post(client, "raw", HttpDelivery(body, RFC822))
+    assert response.status_code == 200, response.text
+    [message] = stored_messages(settings)
+    assert "no_headers" in message.defects
+    assert blob(settings, message.raw_mime_sha256) == body
+
+
+async def test_obsolete_white_space_before_the_colon_is_read(client: httpx.AsyncClient, settings: Settings) -> None:
+    body = b"From  : John Doe <jdoe@example.org>\r\nTo    : qa@example.com\r\nSubject : Hi\r\n\r\nBody\r\n"
+    assert (await post(client, "raw", HttpDelivery(body, RFC822))).status_code == 200
+    [message] = stored_messages(settings)
+    assert (message.from_address, message.subject) == ("jdoe@example.org", "Hi")
+    assert "obsolete_header_syntax" in message.defects
 
 
 async def test_without_message_id_the_exact_bytes_identify_a_redelivery(

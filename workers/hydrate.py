@@ -36,7 +36,7 @@ async def hydrate(deps: WorkerDeps, message: Message, attachments: list[Attachme
         parsed = {"defects": ["parse_timeout"]}
     rows = await asyncio.to_thread(_store, deps, message, parsed, keep_attachments=bool(attachments))
     message.text, message.html = parsed.get("text"), parsed.get("html")
-    message.defects = [*message.defects, *parsed.get("defects", [])]
+    message.defects = _merged(message.defects, parsed.get("defects", []))
     message.parsed_at = utcnow()
     return attachments or rows
 
@@ -61,7 +61,7 @@ def _store(deps: WorkerDeps, message: Message, parsed: dict[str, Any], *, keep_a
     values = {
         "text": parsed.get("text"),
         "html": parsed.get("html"),
-        "defects": [*message.defects, *parsed.get("defects", [])],
+        "defects": _merged(message.defects, parsed.get("defects", [])),
         "parsed_at": utcnow(),
     }
     with deps.engine.begin() as conn:
@@ -69,3 +69,8 @@ def _store(deps: WorkerDeps, message: Message, parsed: dict[str, Any], *, keep_a
         if rows:
             conn.execute(insert(Attachment), [row.model_dump(exclude={"id"}) for row in rows])
     return rows
+
+
+def _merged(first: list[str], second: list[str]) -> list[str]:
+    """Ingest and parser may report the same defect; keep each once, in order."""
+    return list(dict.fromkeys([*first, *second]))

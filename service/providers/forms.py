@@ -202,6 +202,8 @@ def _multipart(body: bytes, boundary: bytes) -> list[FormPart]:
 
 # --- MIME header blocks -------------------------------------------------------------------
 
+_OBSOLETE_COLON = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.M)
+
 
 class HeaderFields(TypedDict):
     """The ``InboundEmail`` fields that come from a message's header section."""
@@ -216,28 +218,45 @@ class HeaderFields(TypedDict):
 
 
 def mime_headers(raw: bytes) -> list[tuple[str, str]]:
-    """The ordered header list of a MIME message, parsing only the header block.
-
-    The body is never decoded or copied: messages can be tens of MB and are kept byte for byte.
-    """
-    block = _header_block(raw)
-    message = BytesHeaderParser(policy=policy.compat32).parsebytes(block)
-    headers = [(clean_text(name), unfold(value)) for name, value in message.raw_items()]
+    """The ordered header list of a MIME message; 400 when there is none (embedded raw MIME)."""
+    headers, _ = mime_headers_and_defects(raw)
     if not headers:
         raise BadPayload("body is not a MIME message: it has no header block")
     return headers
 
 
-def _header_block(raw: bytes) -> bytes:
-    limit = min(len(raw), _MAX_HEADER_BLOCK)
+def mime_headers_and_defects(raw: bytes) -> tuple[list[tuple[str, str]], list[str]]:
+    """Headers and what was wrong with them; never raises on content.
+
+    Only the header block is parsed: the body is never decoded or copied (messages can be tens
+    of MB and are kept byte for byte).
+    """
     if not raw or raw[:1] == b"\n" or raw[:2] == b"\r\n":
-        raise BadPayload("body is not a MIME message: it has no header block")
+        return [], ["no_headers"]
+    block, defects = _header_block(raw)
+    # RFC 5322 §4.5.4 obsolete syntax allows white space before the colon ("To    : x"); the
+    # stdlib would take "From  :" for an mbox separator and drop every header after it.
+    normalised = _OBSOLETE_COLON.sub(rb"\1:", block)
+    if normalised != block:
+        defects.append("obsolete_header_syntax")
+    message = BytesHeaderParser(policy=policy.compat32).parsebytes(normalised)
+    defects += [type(defect).__name__ for defect in message.defects]
+    headers = [(clean_text(name), unfold(value)) for name, value in message.raw_items()]
+    if not headers:
+        defects.append("no_headers")
+    if b"\x00" in block:
+        defects.append("nul_in_headers")
+    return headers, list(dict.fromkeys(defects))
+
+
+def _header_block(raw: bytes) -> tuple[bytes, list[str]]:
+    limit = min(len(raw), _MAX_HEADER_BLOCK)
     ends = [i for i in (raw.find(b"\n\n", 0, limit), raw.find(b"\n\r\n", 0, limit)) if i >= 0]
     if ends:
-        return raw[: min(ends) + 1]
+        return raw[: min(ends) + 1], []
     if len(raw) > limit:
-        raise BadPayload(f"no end of the header block within the first {_MAX_HEADER_BLOCK} bytes")
-    return raw
+        return raw[:limit], ["header_block_truncated"]
+    return raw, []
 
 
 def unfold(value: str) -> str:

@@ -17,10 +17,10 @@ import json
 from collections.abc import Mapping
 from typing import ClassVar
 
-from service.errors import UnsupportedMediaType
+from service.errors import BadPayload, UnsupportedMediaType
 from service.inbound import InboundEmail, idempotency_key
 from service.providers.base import Delivery, InboundProvider
-from service.providers.forms import first_header, header_fields, mime_headers
+from service.providers.forms import first_header, header_fields, mime_headers_and_defects
 
 
 class RawMime(InboundProvider):
@@ -40,7 +40,11 @@ class RawMime(InboundProvider):
                 f"the raw provider takes message/rfc822, application/octet-stream or text/plain, "
                 f"got {delivery.content_type}"
             )
-        headers = mime_headers(delivery.body)
+        if not delivery.body.strip():
+            raise BadPayload("the body is empty: a raw delivery is a whole RFC 5322 message")
+        # A message whose headers cannot be read is still stored (with its defects): the bytes
+        # are kept and the worker makes what it can of them.
+        headers, defects = mime_headers_and_defects(delivery.body)
         envelope_to = _envelope_to(delivery, headers)
         envelope_from = _envelope_from(delivery, headers)
         fields = header_fields(headers)
@@ -64,6 +68,7 @@ class RawMime(InboundProvider):
                 envelope_to=envelope_to,
                 headers=headers,
                 raw_mime=delivery.body,
+                defects=defects,
                 **fields,
             )
         ]

@@ -344,7 +344,7 @@ CASES: dict[str, ProviderCase] = {
         "raw",
         _raw,
         json_body=False,
-        wrong_shape=lambda: HttpDelivery(b"\r\nno header block at all\r\n", {"content-type": "message/rfc822"}),
+        wrong_shape=lambda: HttpDelivery(b"\r\n\r\n", {"content-type": "message/rfc822"}),  # empty: the one refusal
         truncatable=False,
     ),
     "postmark": ProviderCase("postmark", _postmark),
