@@ -48,13 +48,15 @@ class JobQueue:
         self.queue_name = queue_name
         self._script = redis.register_script(_ENQUEUE_MANY)
 
-    async def enqueue_many(self, message_ids: Iterable[str], *, job_suffix: str = "") -> int:
+    async def enqueue_many(
+        self, message_ids: Iterable[str], *, job_suffix: str = "", kwargs: dict[str, object] | None = None
+    ) -> int:
         """Enqueue one job per message id; returns how many were new. Raises ``RedisError``."""
         now_ms = int(time.time() * 1000)
         argv: list[str | bytes | int] = [self.queue_name, expires_extra_ms, now_ms]
         for message_id in message_ids:
             job_id = message_id + job_suffix
-            payload = serialize_job(PROCESS_MESSAGE, (message_id,), {}, None, now_ms)
+            payload = serialize_job(PROCESS_MESSAGE, (message_id,), kwargs or {}, None, now_ms)
             argv += [job_id, job_key_prefix + job_id, payload]
         if len(argv) == 3:
             return 0

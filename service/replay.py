@@ -31,7 +31,9 @@ async def replay_message(settings: Settings, message_id: str, *, resume: bool, e
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2.0)
     try:
         # A fresh job id: the original job's result may still be kept, which would block it.
-        await JobQueue(redis, settings.queue_name).enqueue_many([message_id], job_suffix=f":replay:{time.time_ns()}")
+        await JobQueue(redis, settings.queue_name).enqueue_many(
+            [message_id], job_suffix=f":replay:{time.time_ns()}", kwargs={} if resume else {"fresh": True}
+        )
     finally:
         await redis.aclose()
     echo(f"queued {message_id} for replay")

@@ -115,3 +115,67 @@ def _eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
     while not check():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.1)
+
+
+TWO_PIPELINES = """
+pipelines:
+  first:
+    - step: slack
+      text: "first {{ message.subject }}"
+  second:
+    - step: slack
+      text: "second {{ message.subject }}"
+routes:
+  - {name: one, pipeline: first, continue: true}
+  - {name: two, pipeline: second}
+"""
+
+
+async def test_retrying_a_later_pipeline_does_not_repeat_an_earlier_one(
+    settings: Settings,
+    write_config: Callable[..., Path],
+    fake_slack: tuple[FakeSlack, str],
+    client: httpx.AsyncClient,
+    run_worker: Callable[..., Any],
+) -> None:
+    slack, url = fake_slack
+    write_config(slack_url=url, extra=TWO_PIPELINES)
+    slack.script = [(200, {}, "ok"), (500, {}, "boom")]  # "first" succeeds, "second" fails once
+    await client.post(f"/hooks/improvmx/{IMPROVMX_SECRET}", content=fixture_bytes("improvmx/otp.json"))
+    worker = await run_worker()
+    assert worker.jobs_retried == 1
+    assert slack.attempts == 3, "first posted once, second twice"
+    assert [p["text"].split()[0] for p in slack.posts] == ["second"]
+    with Session(make_engine(settings)) as session:
+        runs = sorted((r.pipeline, r.status) for r in session.exec(select(PipelineRun)))
+        [message] = session.exec(select(Message))
+    assert runs == [("first", "succeeded"), ("second", "succeeded")] and message.status == "processed"
+
+
+async def test_replay_runs_everything_again_and_resume_only_the_failed_step(
+    settings: Settings,
+    write_config: Callable[..., Path],
+    fake_slack: tuple[FakeSlack, str],
+    client: httpx.AsyncClient,
+    run_worker: Callable[..., Any],
+) -> None:
+    from service.replay import replay_message
+
+    slack, url = fake_slack
+    write_config(slack_url=url, extra=TWO_PIPELINES)
+    slack.script = [(200, {}, "ok"), (404, {}, "no_service")]  # "second" fails for good
+    response = await client.post(f"/hooks/improvmx/{IMPROVMX_SECRET}", content=fixture_bytes("improvmx/otp.json"))
+    message_id = response.json()["messages"][0]["id"]
+    await run_worker()
+    assert slack.attempts == 2
+    await replay_message(settings, message_id, resume=True, echo=lambda _: None)
+    await run_worker()
+    assert slack.attempts == 3, "resume: only the failed pipeline's failed step runs again"
+    await replay_message(settings, message_id, resume=False, echo=lambda _: None)
+    await run_worker()
+    assert slack.attempts == 5, "replay: both pipelines run again"
+    with Session(make_engine(settings)) as session:
+        runs = sorted((r.pipeline, r.status) for r in session.exec(select(PipelineRun)))
+        [message] = session.exec(select(Message))
+    assert runs == [("first", "succeeded")] * 2 + [("second", "succeeded")] * 2
+    assert message.status == "processed"

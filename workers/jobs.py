@@ -11,7 +11,7 @@ from typing import Any
 from arq import Retry
 from sqlmodel import Session
 
-from service.models import MessageStatus
+from service.models import Attachment, Message, MessageStatus
 from service.storage import get_message, list_attachments, pending_message_ids, set_status
 from workers.deps import WorkerDeps
 from workers.hydrate import hydrate
@@ -28,33 +28,40 @@ def backoff(attempt: int) -> float:
     return random.uniform(0.5, 1.0) * min(MAX_BACKOFF_S, 2.0 ** max(0, attempt - 1))
 
 
-async def process_message(ctx: dict[str, Any], message_id: str) -> str:
+async def process_message(ctx: dict[str, Any], message_id: str, fresh: bool = False) -> str:
+    """Run the message's pipelines. ``fresh`` (set by ``mailhook replay``) starts new runs
+    instead of resuming or skipping earlier ones."""
     deps: WorkerDeps = ctx["deps"]
-    with Session(deps.engine) as session:
-        message = get_message(session, message_id)
-        if message is None:
-            log.warning("job for unknown message %s", message_id)
-            return "missing"
-        attachments = list_attachments(session, message_id)
-        session.expunge_all()
-    if message.status == MessageStatus.processed and not ctx.get("replay"):
+    loaded = await asyncio.to_thread(_load, deps, message_id)
+    if loaded is None:
+        log.warning("job for unknown message %s", message_id)
+        return "missing"
+    message, attachments = loaded
+    if message.status == MessageStatus.processed and not fresh:
         return "already processed"
     attachments = await hydrate(deps, message, attachments)
     selected = select_pipelines(deps.compiled(), message, attachments)
     if not selected:
-        set_status(deps.engine, message_id, MessageStatus.unrouted)
+        await asyncio.to_thread(set_status, deps.engine, message_id, MessageStatus.unrouted)
         return "unrouted"
-    set_status(deps.engine, message_id, MessageStatus.processing)
-    for pipeline, route in selected:
-        outcome = await run_pipeline(deps, message, pipeline, route)
+    for index, (pipeline, route) in enumerate(selected):
+        first, last = index == 0, index == len(selected) - 1
+        outcome = await run_pipeline(deps, message, pipeline, route, first=first, last=last, fresh=fresh)
         if outcome.status == "retry":
-            set_status(deps.engine, message_id, MessageStatus.processing, error=outcome.error)
             raise Retry(defer=outcome.retry_after or backoff(outcome.attempts))
         if outcome.status == "failed":
-            set_status(deps.engine, message_id, MessageStatus.failed, error=outcome.error)
             return "failed"
-    set_status(deps.engine, message_id, MessageStatus.processed)
     return "processed"
+
+
+def _load(deps: WorkerDeps, message_id: str) -> tuple[Message, list[Attachment]] | None:
+    with Session(deps.engine) as session:
+        message = get_message(session, message_id)
+        if message is None:
+            return None
+        attachments = list_attachments(session, message_id)
+        session.expunge_all()
+        return message, attachments
 
 
 async def sweep_pending(ctx: dict[str, Any]) -> int:

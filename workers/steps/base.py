@@ -70,6 +70,9 @@ class Step(ABC):
 
     name: ClassVar[str]
     Params: ClassVar[type[StepParams]] = StepParams
+    #: Steps that act on the outside world. Their success is committed before the next step
+    #: runs, so a retried job never repeats them; pure steps are simply re-run after a crash.
+    side_effects: ClassVar[bool] = False
 
     def __init__(self, params: StepParams | None = None) -> None:
         self.params = params if params is not None else self.Params()

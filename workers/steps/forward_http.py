@@ -62,6 +62,8 @@ class ForwardHttpParams(StepParams):
 class ForwardHttp(Step):
     """POST the normalized message JSON to ``url`` with Standard Webhooks signature headers."""
 
+    side_effects = True
+
     name = "forward_http"
     Params = ForwardHttpParams
 

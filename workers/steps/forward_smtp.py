@@ -61,6 +61,8 @@ class ForwardSmtpParams(StepParams):
 class ForwardSmtp(Step):
     """Re-send the original MIME through an SMTP relay, prepending ``Resent-*`` headers."""
 
+    side_effects = True
+
     name = "forward_smtp"
     Params = ForwardSmtpParams
 

@@ -60,6 +60,8 @@ def load_callable(path: str) -> Callable[..., Any]:
 class Python(Step):
     """Call a user function ``(message, outputs, **args)``; its dict return is the step output."""
 
+    side_effects = True
+
     name = "python"
     Params = PythonParams
 

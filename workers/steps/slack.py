@@ -40,6 +40,8 @@ class SlackParams(StepParams):
 class Slack(Step):
     """Post a summary (or your templated text/blocks) to a Slack incoming webhook."""
 
+    side_effects = True
+
     name = "slack"
     Params = SlackParams
 
