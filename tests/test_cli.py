@@ -18,7 +18,7 @@ from service.cli import cli
 from service.embedded_redis import free_port, port_open
 from service.settings import Settings
 from tests.conftest import fixture_bytes
-from tests.support.processes import mailhook_command, mailhook_env
+from tests.support.processes import mailhook_command, mailhook_env, wait_http
 
 COMMANDS = ["serve", "worker", "dev", "smtp", "migrate", "check", "replay", "messages", "runs", "inspect"]
 
@@ -102,7 +102,7 @@ def test_dev_starts_everything_prints_urls_and_stops_on_ctrl_c(tmp_path: Path, s
         urls = dict(re.findall(r"^\s+(\w+)\s+\(\w+\): (http://\S+)$", output, re.M))
         assert set(urls) == {"proxiedmail", "improvmx"}, output
         redis_port = int(re.search(r"embedded Redis at redis://127.0.0.1:(\d+)", output).group(1))  # type: ignore[union-attr]
-        _wait(f"http://127.0.0.1:{port}/readyz")
+        wait_http(f"http://127.0.0.1:{port}/readyz")
         response = httpx.post(urls["improvmx"], content=fixture_bytes("improvmx/otp.json"))
         assert response.status_code == 200
         assert f"SMTP: 127.0.0.1:{smtp_port}" in output
@@ -116,14 +116,3 @@ def test_dev_starts_everything_prints_urls_and_stops_on_ctrl_c(tmp_path: Path, s
     assert not port_open("127.0.0.1", port) and not port_open("127.0.0.1", smtp_port)
     assert not port_open("127.0.0.1", redis_port), "Ctrl-C must stop the embedded Redis too"
 
-
-def _wait(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(url)
