@@ -22,7 +22,8 @@ from service.embedded_redis import free_port
 def serve_in_thread(app: Any, *, port: int | None = None) -> Iterator[str]:
     """Run ``app`` under a real uvicorn on 127.0.0.1 in a thread; yield its base URL."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    # proxy_headers off, as `mailhook serve` runs: X-Forwarded-For is our code's business alone.
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", proxy_headers=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
