@@ -39,3 +39,17 @@ def test_proxiedmail_and_improvmx_deliveries_reach_slack_with_their_codes(
     assert len(texts) == 2
     assert any("048213" in t and "x1y2z3@proxiedmail.com" in t and "accounts@example.org" in t for t in texts)
     assert any("731904" in t and "signup@qa.example.com" in t and "no-reply@example.net" in t for t in texts)
+
+
+def test_server_logs_never_contain_the_hook_secret(settings: Settings, write_config: Callable[..., Path]) -> None:
+    write_config()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with mailhook_process("serve", "--port", str(port), env=mailhook_env(settings)) as server:
+        wait_http(base + "/livez")
+        httpx.post(f"{base}/hooks/improvmx/{IMPROVMX_SECRET}", content=fixture_bytes("improvmx/otp.json"))
+        httpx.post(f"{base}/hooks/improvmx/wrong-guess-0123456789", content=b"{}")
+    assert server.stdout is not None
+    output = server.stdout.read()
+    assert "POST /hooks/improvmx/*** HTTP/1.1" in output, output
+    assert IMPROVMX_SECRET not in output and "wrong-guess" not in output
