@@ -167,3 +167,14 @@ def test_reply_text_cuts_at_the_first_quote_marker(text: str, expected: str) -> 
 
 def test_reply_text_of_nothing_is_none() -> None:
     assert reply_text(None) is None
+
+
+async def test_parse_with_the_mail_parser_engine_gives_the_same_bodies(deps: WorkerDeps) -> None:
+    raw = mime_fixture("reply.eml")
+    stdlib = await _parse(deps, raw)
+    mail_parser = await _parse(deps, raw, engine="mail-parser")
+    assert mail_parser["subject"] == stdlib["subject"]
+    assert mail_parser["text"].strip() == stdlib["text"].strip()
+    # mail-parser names an unnamed inline image after its Content-ID; the PDF is the same.
+    assert len(mail_parser["attachments"]) == len(stdlib["attachments"])
+    assert "Résumé.pdf" in {a["filename"] for a in mail_parser["attachments"]}

@@ -17,13 +17,14 @@ does end.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
 from service.models import Message
 from workers.extract import html_to_text
 from workers.steps.base import Step, StepContext, StepParams
+from workers.steps.mailparser_engine import parse_with_mailparser
 from workers.steps.message_json import stored_attachments
 from workers.steps.mime_parse import parse_mime
 from workers.steps.reply_text import reply_text
@@ -33,6 +34,8 @@ PARSE_TIMEOUT_S = 20.0
 
 class ParseParams(StepParams):
     timeout: float = Field(PARSE_TIMEOUT_S, gt=0, le=300)
+    #: ``stdlib`` (default, ``mime_parse``) or ``mail-parser`` (re-decodes raw MIME with it).
+    engine: Literal["stdlib", "mail-parser"] = "stdlib"
 
 
 class Parse(Step):
@@ -58,7 +61,7 @@ class Parse(Step):
     async def _parse_raw(self, ctx: StepContext) -> dict[str, Any]:
         """``parse_mime``'s result; ``{}`` without raw MIME; only a defect when it cannot finish."""
         assert isinstance(self.params, ParseParams)
-        if ctx.message.parsed_at is not None:
+        if ctx.message.parsed_at is not None and self.params.engine == "stdlib":
             return {}  # ``workers.hydrate`` already parsed the raw MIME into the row and attachment rows
         try:
             raw = await asyncio.to_thread(ctx.raw_mime)
@@ -67,7 +70,8 @@ class Parse(Step):
         if raw is None:
             return {}
         try:
-            return await asyncio.wait_for(asyncio.to_thread(parse_mime, raw), self.params.timeout)
+            decoder = parse_with_mailparser if self.params.engine == "mail-parser" else parse_mime
+            return await asyncio.wait_for(asyncio.to_thread(decoder, raw), self.params.timeout)
         except TimeoutError:
             return {"defects": [f"parse_timeout: gave up after {self.params.timeout:g} s; stored fields used"]}
 
