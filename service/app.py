@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 
 from service.config import ConfigHolder
 from service.errors import EXCEPTION_HANDLERS
-from service.ingest import Ingestor
+from service.ingest import Ingestor, freeze_startup_objects
 from service.reload import install_sighup_reload
 from service.routes import ROUTES
 from service.sentry import init_sentry
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.mailhook = AppState(settings=settings, config=ConfigHolder.load(settings.config), ingest=ingestor)
         install_sighup_reload(app.state.mailhook.config)
         await ingestor.start()
+        freeze_startup_objects()
         try:
             yield
         finally:

@@ -51,6 +51,7 @@ class BlobStore:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
+            _fsync_directory(target.parent)  # the rename itself must survive a crash too
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -70,4 +71,13 @@ class BlobStore:
             tmp_path.unlink(missing_ok=True)
         else:
             os.replace(tmp_path, target)
+            _fsync_directory(target.parent)
         return sha256
+
+
+def _fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

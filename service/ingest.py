@@ -3,6 +3,7 @@ group-committing writer plus the batching enqueuer, built from settings and run 
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
@@ -16,6 +17,14 @@ from service.queue import BatchingEnqueuer, JobQueue
 from service.settings import Settings
 from service.storage import StoreResult
 from service.writer import GroupCommitWriter
+
+
+def freeze_startup_objects() -> None:
+    """Move everything allocated at start-up (modules, models, compiled config) out of the
+    garbage collector's reach. Without it, each full collection walks ~100k long-lived objects
+    and stalls every request in flight for 80-150 ms (measured by bench/ingest --instrument)."""
+    gc.collect()
+    gc.freeze()
 
 
 def make_redis(settings: Settings) -> Redis:

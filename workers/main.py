@@ -11,6 +11,7 @@ from arq.connections import RedisSettings
 from service.blobs import BlobStore
 from service.config import ConfigHolder
 from service.db import make_engine
+from service.ingest import freeze_startup_objects
 from service.queue import JobQueue
 from service.reload import install_sighup_reload
 from service.sentry import init_sentry
@@ -42,6 +43,7 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any
             queue=JobQueue(ctx["redis"], settings.queue_name),
         )
         install_sighup_reload(config, validate=compile_config)
+        freeze_startup_objects()
         await sweep_pending(ctx)
 
     async def shutdown(ctx: dict[str, Any]) -> None:

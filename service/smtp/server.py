@@ -22,7 +22,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from service.config import ConfigError, ConfigHolder
-from service.ingest import Ingestor
+from service.ingest import Ingestor, freeze_startup_objects
 from service.settings import Settings
 from service.smtp.config import SmtpConfig, SmtpUser
 from service.smtp.handler import IngestHandler
@@ -157,6 +157,7 @@ async def serve_smtp(
     try:
         if own:
             await store.start()
+            freeze_startup_objects()
         server = await asyncio.get_running_loop().create_server(connection, host, port)
         log.info("SMTP listening on %s:%d for %s", host, port, ", ".join(initial.domains))
         if ready is not None:
