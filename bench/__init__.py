@@ -1,0 +1,1 @@
+"""Mailhook benchmarks (not tests): ``bench/ingest`` and friends; see bench/README.md."""
