@@ -153,3 +153,27 @@ async def test_message_without_slack_config_is_processed(
     message_id = await _deliver(client)
     await run_worker()
     assert _message(settings, message_id).status == "processed"
+
+
+async def test_runs_failed_lists_dead_lettered_runs_with_their_step_error(
+    settings: Settings,
+    write_config: Callable[..., Path],
+    fake_slack: tuple[FakeSlack, str],
+    client: httpx.AsyncClient,
+    run_worker: Callable[..., Any],
+) -> None:
+    import subprocess
+
+    from tests.support.processes import mailhook_command, mailhook_env
+
+    slack, url = fake_slack
+    write_config(slack_url=url)
+    slack.script = [(403, {}, "invalid_token")]
+    message_id = await _deliver(client)
+    await run_worker()
+    listing = subprocess.run(
+        mailhook_command("runs", "--failed"), env=mailhook_env(settings), capture_output=True, text=True, timeout=60
+    ).stdout
+    assert f"failed    message={message_id} pipeline=default" in listing
+    assert "2. slack        failed    attempts=1" in listing and "invalid_token" in listing
+    assert "0. parse        succeeded" in listing
