@@ -25,6 +25,7 @@ from service.config import ConfigError, ConfigHolder
 from service.ingest import Ingestor, freeze_startup_objects
 from service.settings import Settings
 from service.smtp.config import SmtpConfig, SmtpUser
+from service.smtp.data import BufferedDataSMTP
 from service.smtp.handler import IngestHandler
 
 log = logging.getLogger("mailhook.smtp")
@@ -32,7 +33,7 @@ log = logging.getLogger("mailhook.smtp")
 STOP_TIMEOUT_S = 5.0
 
 
-class MailhookSMTP(SMTP):
+class MailhookSMTP(BufferedDataSMTP):
     """aiosmtpd's protocol with a configurable line-length limit.
 
     aiosmtpd refuses any line over RFC 5321's 1000 octets with a permanent 500, so a message
