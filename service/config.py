@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from service.smtp.config import SmtpConfig
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+#: How the error messages tell users to make a good secret.
+MAKE_SECRET = "make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 _SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
@@ -61,7 +63,7 @@ class SourceConfig(_Strict):
     def _long_secrets(cls, value: list[SecretStr]) -> list[SecretStr]:
         for secret in value:
             if len(secret.get_secret_value()) < 16:
-                raise ValueError("each secret must be at least 16 characters (use `mailhook secret`)")
+                raise ValueError(f"each secret must be at least 16 characters ({MAKE_SECRET})")
         return value
 
     @field_validator("allow_ips")
