@@ -39,7 +39,8 @@ class SmtpUser(_Strict):
     @classmethod
     def _long_password(cls, value: SecretStr) -> SecretStr:
         if len(value.get_secret_value()) < _MIN_PASSWORD:
-            raise ValueError(f"must be at least {_MIN_PASSWORD} characters (make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
+            make = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            raise ValueError(f"must be at least {_MIN_PASSWORD} characters (make one with: {make})")
         return value
 
 
