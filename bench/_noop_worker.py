@@ -1,0 +1,50 @@
+"""The arq baseline for bench/pipeline: a worker whose ``process_message`` does nothing.
+
+It takes every queue-facing setting from ``workers.main.worker_settings`` (the same function
+``mailhook worker`` builds its ``Worker`` from): Redis, queue name, ``max_jobs``
+(``MAILHOOK_WORKER_MAX_JOBS``), ``poll_delay``, ``keep_result``, burst mode and the per-function
+``max_tries``. It leaves out what would need Mailhook's database and config (start-up hook,
+shutdown hook, the ``sweep_pending`` cron job): none of them runs per job. Jobs are the very
+payloads ``JobQueue.enqueue_many`` writes, so arq reads, runs and records them exactly as it does
+for the real worker.
+
+    MAILHOOK_REDIS_URL=… MAILHOOK_QUEUE_NAME=… python -m bench._noop_worker   # burst: drain, exit
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from arq import func
+from arq.worker import Worker
+
+from service.logs import configure_logging
+from service.settings import Settings
+from workers.main import ARQ_MAX_TRIES, worker_settings
+
+#: What is copied from the real worker's settings; everything that decides arq's per-job cost.
+SHARED = ("redis_settings", "queue_name", "max_jobs", "poll_delay", "keep_result", "burst", "handle_signals")
+
+
+async def noop(ctx: dict[str, Any], message_id: str, fresh: bool = False) -> str:
+    return "noop"
+
+
+def noop_settings(settings: Settings, *, burst: bool = True) -> dict[str, Any]:
+    real = worker_settings(settings, burst=burst)
+    options = {key: real[key] for key in SHARED}
+    options["functions"] = [func(noop, name="process_message", max_tries=ARQ_MAX_TRIES)]  # type: ignore[arg-type]
+    return options
+
+
+def main() -> int:
+    settings = Settings()
+    configure_logging(settings.log_level)  # as `mailhook worker` does
+    worker = Worker(**noop_settings(settings, burst=True))
+    worker.run()
+    return 0 if worker.jobs_failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
