@@ -6,8 +6,9 @@ fake must cost the worker nothing, so it is a bare asyncio protocol (uvloop when
 
 * ``POST /services/…`` with a JSON body: 200 ``ok`` when the JSON is an object with ``text`` or
   ``blocks`` (as Slack checks), else 400 ``invalid_payload``. Counted.
-* ``GET /_stats``: ``{"posts": n, "bad": n, "with_code": n}``; ``with_code`` counts posts whose
-  ``text`` contains ``--code`` (the OTP the pipeline should have found).
+* ``GET /_stats``: ``{"posts": n, "bad": n, "with_code": n, "connections": n}``; ``with_code``
+  counts posts whose ``text`` contains ``--code`` (the OTP the pipeline should have found),
+  ``connections`` the TCP connections accepted (keep-alive reuse shows as few connections).
 * ``POST /_reset``: zero the counters (answers like ``/_stats``).
 
     python -m bench._fake_slack --port 8123 [--code 482913]
@@ -30,10 +31,12 @@ _BAD = b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length:
 class Stats:
     def __init__(self, code: str) -> None:
         self.code = code
-        self.posts = self.bad = self.with_code = 0
+        self.posts = self.bad = self.with_code = self.connections = 0
 
     def as_json(self) -> bytes:
-        return json.dumps({"posts": self.posts, "bad": self.bad, "with_code": self.with_code}).encode()
+        return json.dumps(
+            {"posts": self.posts, "bad": self.bad, "with_code": self.with_code, "connections": self.connections}
+        ).encode()
 
 
 class SlackProtocol(asyncio.Protocol):
@@ -44,6 +47,7 @@ class SlackProtocol(asyncio.Protocol):
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
+        self.stats.connections += 1
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -68,6 +72,7 @@ class SlackProtocol(asyncio.Protocol):
         method, path = request_line[0], request_line[1] if len(request_line) > 1 else "/"
         if method == "POST" and path == "/_reset":
             self.stats.posts = self.stats.bad = self.stats.with_code = 0
+            self.stats.connections = 0
             method, path = "GET", "/_stats"
         if method == "GET" and path == "/_stats":
             stats = self.stats.as_json()

@@ -51,6 +51,7 @@ from typing import Any
 
 from bench import _harness as h
 from bench._otp_mail import DOMAIN, MARKER, RECIPIENT, big_message, otp_message, with_id
+from bench.pipeline_bench import steal_seconds
 
 TARGET_RSS_RATIO = 4.0
 SENDER = "bounces@mail.accounts.example.com"
@@ -215,8 +216,10 @@ def measure(
         load(h.new_tag(), args.warmup)
     tag = h.new_tag()
     cpu, foreign = h.CpuMeter(server.pid).start(), h.ForeignLoad(known + [server.pid]).start()
+    steal0, t0 = steal_seconds(), time.monotonic()
     result = load(tag, args.duration)
     used, other = cpu.stop(), foreign.stop()
+    other["steal_pct"] = round(100 * (steal_seconds() - steal0) / (time.monotonic() - t0), 1)
     busy_s = used["total_pct"] / 100 * used["wall_s"]
     run = {"path": path, "tag": tag, **result, "server_cpu": used, **other}
     run["server_cpu_us_per_msg"] = round(1e6 * busy_s / result["ok"], 1) if result["ok"] else None
@@ -225,7 +228,7 @@ def measure(
         f"  {path:<4} {run['ok_per_s']:7,.0f} msg/s  p50 {lat['p50']:7.2f} ms  p99 {lat['p99']:7.2f} ms  "
         f"refused {run['refused']}  errors {run['errors']}  server CPU {used['total_pct']:3.0f}% "
         f"({run['server_cpu_us_per_msg'] or 0:,.0f} µs/msg)  load tool {other['load_tool_pct']:3.0f}%  "
-        f"other processes {other['foreign_pct']:3.0f}%",
+        f"other processes {other['foreign_pct']:3.0f}% (host steal {other['steal_pct']:3.0f}%)",
         flush=True,
     )
     return run
@@ -409,15 +412,17 @@ def report(results: dict[str, Any]) -> None:
             f"median of {args['repeat']} × {args['duration']:g} s, worker stopped"
         )
         print(f"{'path':<6} | {'msg/s':>7} | {'p50 ms':>7} | {'p99 ms':>8} | {'server CPU':>10} | "
-              f"{'CPU µs/msg':>10} | {'other procs':>11} | per-run msg/s")  # fmt: skip
+              f"{'CPU µs/msg':>10} | {'other procs (steal)':>19} | per-run msg/s")  # fmt: skip
         for path, data in tp.items():
             m = data["median"]
             per = ", ".join(f"{r['ok_per_s']:,.0f}" for r in data["runs"])
             lat = m["latency_ms"]
+            other = max(r["foreign_pct"] for r in data["runs"])
+            steal = max(r.get("steal_pct", 0.0) for r in data["runs"])
             print(
                 f"{path:<6} | {m['ok_per_s']:>7,.0f} | {lat['p50']:>7.2f} | {lat['p99']:>8.2f} | "
                 f"{m['server_cpu']['total_pct']:>9.0f}% | {m['server_cpu_us_per_msg'] or 0:>10,.0f} | "
-                f"{max(r['foreign_pct'] for r in data['runs']):>10.0f}% | {per}"
+                f"{other:>13.0f}% ({steal:3.0f}%) | {per}"
             )
         integ = results.get("integrity")
         if integ:

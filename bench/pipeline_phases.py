@@ -26,7 +26,7 @@ from typing import Any
 
 from bench import _harness as h
 from bench._otp_mail import otp_message
-from bench.pipeline_bench import STEPS, FakeSlack, store_messages, write_config
+from bench.pipeline_bench import STEPS, FakeSlack, steal_seconds, store_messages, write_config
 
 cpu: dict[str, float] = defaultdict(float)
 wall: dict[str, float] = defaultdict(float)
@@ -124,14 +124,17 @@ def main(argv: list[str] | None = None) -> int:
             slack.start(None)
             write_config(stack, slack.port, args.steps.split(","))
             ids = store_messages(stack.db_path, stack.root / "var", otp_message(), n + warm, h.new_tag())
+            steal0 = steal_seconds()
             result = asyncio.run(_run(stack, ids, warm))
+            steal = steal_seconds() - steal0
         finally:
             slack.stop()
     tot_cpu, tot_wall, sql, to_thread = result
     print(f"pipeline phases, {n} messages one at a time in-process, steps [{args.steps}], {len(otp_message()):,} B")
     print(f"total per message: process CPU {1000 * tot_cpu / n:.2f} ms, wall {1000 * tot_wall / n:.2f} ms; "
           f"{sql['statements'] / n:.1f} SQL statements, {sql['commits'] / n:.1f} commits, "
-          f"{to_thread / n:.1f} asyncio.to_thread hops per message")  # fmt: skip
+          f"{to_thread / n:.1f} asyncio.to_thread hops per message; "
+          f"host steal {100 * steal / tot_wall:.0f}% of a vCPU")  # fmt: skip
     listed = 0.0
     for label in sorted(cpu, key=lambda k: -cpu[k]):
         listed += cpu[label]
