@@ -72,6 +72,7 @@ class GroupCommitWriter:
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             await self._commit(batch)
+            del batch  # do not keep the last batch (raw MIME of tens of MB) alive while idle
 
     async def _commit(self, batch: list[_Pending]) -> None:
         emails = [email for pending in batch for email in pending.emails]
