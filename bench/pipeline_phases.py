@@ -76,14 +76,13 @@ def instrument() -> None:
     import workers.steps.parse as parse
     import workers.steps.slack as slack
 
-    _wrap(jobs, "_load", "DB read: _load (message + attachments)")
+    _wrap(jobs, "load_job", "DB: load_job (message, attachments, runs; mark processing)")
     from service.blobs import BlobStore
 
     _wrap(BlobStore, "read", "hydrate: read raw MIME blob")
     _wrap(hydrate, "parse_mime", "hydrate: parse_mime")
-    _wrap(hydrate, "_store", "DB write: hydrate _store (UPDATE message)")
-    _wrap(engine, "begin_run", "DB write: begin_run")
-    _wrap(engine, "record", "DB write: record (steps + run + message)")
+    _wrap(hydrate, "_store", "DB write: hydrate _store (UPDATE message, rides with save_run)")
+    _wrap(engine, "save_run", "DB write: save_run (run + steps + message)")
     _wrap(engine, "bounded_output", "JSON: bounded_output (dumps + loads per step)")
     _wrap(parse, "stored_attachments", "DB read: parse step stored_attachments")
     _wrap(parse, "_reply_of", "parse step: reply text")
@@ -91,7 +90,6 @@ def instrument() -> None:
     _wrap(extract_links, "find_links", "extract_links: find_links")
     _wrap_async(slack, "post", "slack: httpx POST (guarded client)")
     _wrap(slack, "build_payload", "slack: build_payload")
-    _wrap(engine, "StepRun", "engine: StepRun() construction (SQLModel)")
     _wrap(jobs, "select_pipelines", "routing: select_pipelines")
     _wrap_async(jobs, "hydrate", "hydrate: main-thread part (awaits, Message field updates)")
 

@@ -11,10 +11,9 @@ from pydantic import ValidationError
 
 from service.settings import Settings
 from tests.support.servers import FakeSlack
-from tests.support.steps import step_context, store_email, worker_deps
+from tests.support.steps import run_pipeline_job, step_context, store_email, worker_deps
 from workers.deps import WorkerDeps
 from workers.pipeline.definition import Pipeline
-from workers.pipeline.engine import run_pipeline
 from workers.steps.base import PermanentStepError, StopPipeline
 from workers.steps.drop import Drop
 from workers.steps.slack import Slack
@@ -70,7 +69,7 @@ async def test_drop_condition_error_is_permanent(deps: WorkerDeps) -> None:
 async def test_dropped_pipeline_skips_later_steps(deps: WorkerDeps, fake_slack: tuple[FakeSlack, str]) -> None:
     slack, url = fake_slack
     pipeline = Pipeline("p", (drop(if_no_code=True), Slack(Slack.Params.model_validate({"webhook_url": url}))))
-    outcome = await run_pipeline(deps, store_email(deps), pipeline, None)
+    outcome = await run_pipeline_job(deps, store_email(deps), pipeline, None)
     assert outcome.status == "dropped" and slack.attempts == 0
 
 

@@ -17,11 +17,10 @@ from service.embedded_redis import free_port
 from service.models import StepRun
 from service.settings import Settings
 from tests.support.servers import FakeSlack, serve_in_thread
-from tests.support.steps import pdf_attachment, step_context, store_email, worker_deps
+from tests.support.steps import pdf_attachment, run_pipeline_job, step_context, store_email, worker_deps
 from tests.support.webhook_receiver import HOOK_PATH, SECRET, WebhookReceiver
 from workers.deps import WorkerDeps
 from workers.pipeline.definition import Pipeline
-from workers.pipeline.engine import run_pipeline
 from workers.steps.base import PermanentStepError, RetryableStepError
 from workers.steps.forward_http import ForwardHttp
 from workers.steps.slack import Slack
@@ -205,9 +204,9 @@ async def test_retried_pipeline_does_not_repeat_a_succeeded_forward(
     slack_step = Slack(Slack.Params.model_validate({"webhook_url": slack_url}))
     pipeline = Pipeline("p", (forward(base + HOOK_PATH), slack_step))
     message = store_email(deps)
-    first = await run_pipeline(deps, message, pipeline, None)
+    first = await run_pipeline_job(deps, message, pipeline, None)
     assert first.status == "retry" and "slack" in (first.error or "")
-    second = await run_pipeline(deps, message, pipeline, None)
+    second = await run_pipeline_job(deps, message, pipeline, None)
     assert second.status == "succeeded"
     assert len(hook.accepted) == 1, "the forward succeeded once and must not be sent again"
     assert len(slack.posts) == 1 and slack.attempts == 2

@@ -12,10 +12,9 @@ from pydantic import ValidationError
 
 from service.settings import Settings
 from tests.support import user_steps
-from tests.support.steps import step_context, store_email, worker_deps
+from tests.support.steps import run_pipeline_job, step_context, store_email, worker_deps
 from workers.deps import WorkerDeps
 from workers.pipeline.definition import Pipeline
-from workers.pipeline.engine import run_pipeline
 from workers.steps.base import PermanentStepError
 from workers.steps.python import Python
 
@@ -83,9 +82,9 @@ async def test_python_user_permanent_error_passes_through(deps: WorkerDeps) -> N
 async def test_python_user_exception_is_retried_within_the_step_budget(deps: WorkerDeps) -> None:
     step = Python(Python.Params(callable="tests.support.user_steps:flaky", retries=2))
     pipeline, message = Pipeline("p", (step,)), store_email(deps)
-    first = await run_pipeline(deps, message, pipeline, None)
+    first = await run_pipeline_job(deps, message, pipeline, None)
     assert first.status == "retry" and "ConnectionError: crm is down" in (first.error or "")
-    second = await run_pipeline(deps, message, pipeline, None)
+    second = await run_pipeline_job(deps, message, pipeline, None)
     assert second.status == "failed" and "after 2 attempts" in (second.error or "")
 
 
@@ -93,7 +92,7 @@ async def test_python_output_feeds_later_steps(deps: WorkerDeps) -> None:
     first = python_step("summarise_async")
     second = python_step("summarise")
     pipeline, message = Pipeline("p", (first, second)), store_email(deps)
-    assert (await run_pipeline(deps, message, pipeline, None)).status == "succeeded"
+    assert (await run_pipeline_job(deps, message, pipeline, None)).status == "succeeded"
     assert user_steps.calls[-1]["outputs"]["python"]["id"] == message.id
 
 

@@ -9,10 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from service.settings import Settings
-from tests.support.steps import step_context, store_email, worker_deps
+from tests.support.steps import run_pipeline_job, step_context, store_email, worker_deps
 from workers.deps import WorkerDeps
 from workers.pipeline.definition import Pipeline
-from workers.pipeline.engine import run_pipeline
 from workers.steps.base import Step, StepContext
 from workers.steps.message_json import build_message_json
 from workers.steps.tag import Tag
@@ -47,7 +46,7 @@ async def test_tags_reach_the_message_json_of_later_steps(deps: WorkerDeps) -> N
             seen.append((await build_message_json(ctx))["tags"])
 
     pipeline = Pipeline("p", (Tag(Tag.Params(tags=["a"])), Tag(Tag.Params(tags=["b"])), Probe()))
-    assert (await run_pipeline(deps, store_email(deps), pipeline, None)).status == "succeeded"
+    assert (await run_pipeline_job(deps, store_email(deps), pipeline, None)).status == "succeeded"
     assert seen == [["a", "b"]]
 
 

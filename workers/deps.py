@@ -13,6 +13,7 @@ from service.outbound import OutboundPolicy, guarded_client
 from service.queue import JobQueue
 from service.settings import Settings
 from workers.pipeline.config import CompiledConfig, compile_config
+from workers.pipeline.txn import TransactionBatcher
 
 
 @dataclass
@@ -24,6 +25,14 @@ class WorkerDeps:
     queue: JobQueue | None = None
     _clients: dict[frozenset[str], httpx.AsyncClient] = field(default_factory=dict)
     _compiled: tuple[AppConfig, CompiledConfig] | None = None
+    _txn: TransactionBatcher | None = None
+
+    @property
+    def txn(self) -> TransactionBatcher:
+        """Where jobs run their database work, so concurrent jobs share commits."""
+        if self._txn is None:
+            self._txn = TransactionBatcher(self.engine)
+        return self._txn
 
     def compiled(self) -> CompiledConfig:
         """Pipelines and routes of the config in force, compiled once per config version."""

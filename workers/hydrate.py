@@ -3,8 +3,9 @@ the same decoder the ``parse`` step uses).
 
 HTTP JSON providers deliver parsed fields; raw and SMTP sources store only headers at ingest (so
 a 25 MB message is not parsed while the sender waits). The first job for such a message parses
-it once, in a thread with a time bound, and stores the result, so routes, steps and the inbox
-all see the same fields whatever the source.
+it once and stores the result with the job's first recorded run, so routes, steps and the inbox
+all see the same fields whatever the source. Small messages are read and parsed inline (a thread
+hand-off costs more than the parse); large ones in a thread with a time bound.
 """
 
 from __future__ import annotations
@@ -13,62 +14,84 @@ import asyncio
 import logging
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import Connection, bindparam, insert, update
 
+from service.blobs import BlobStore
 from service.models import Attachment, Message, utcnow
-from workers.deps import WorkerDeps
+from workers.pipeline.engine import JobRun
 from workers.steps.mime_parse import parse_mime
 
 log = logging.getLogger("mailhook.hydrate")
 
 PARSE_TIMEOUT_S = 20.0
+#: Raw MIME up to this size is read and parsed on the event loop: a few milliseconds at most.
+INLINE_PARSE_BYTES = 64 * 1024
+
+_MESSAGE = Message.__table__  # type: ignore[attr-defined]
+_ATTACHMENT = Attachment.__table__  # type: ignore[attr-defined]
+_HYDRATED = ("text", "html", "defects", "parsed_at")
+_STORE_PARSED = (
+    update(_MESSAGE)
+    .where(_MESSAGE.c.id == bindparam("mid"))
+    .values({column: bindparam(f"new_{column}") for column in _HYDRATED})
+)
 
 
-async def hydrate(deps: WorkerDeps, message: Message, attachments: list[Attachment]) -> list[Attachment]:
-    """Parse ``message``'s raw MIME into its row (once); returns its attachment rows."""
+async def hydrate(job: JobRun) -> None:
+    """Parse the job's raw MIME into its message (once); the row is written with the first run."""
+    message = job.message
     if message.raw_mime_sha256 is None or message.parsed_at is not None:
-        return attachments
-    raw = await asyncio.to_thread(deps.blobs.read, message.raw_mime_sha256)
-    try:
-        parsed = await asyncio.wait_for(asyncio.to_thread(parse_mime, raw, with_data=True), PARSE_TIMEOUT_S)
-    except TimeoutError:
-        # The thread cannot be killed and finishes in the background; the message goes on unparsed.
-        parsed = {"defects": ["parse_timeout"]}
-    rows = await asyncio.to_thread(_store, deps, message, parsed, keep_attachments=bool(attachments))
-    message.text, message.html = parsed.get("text"), parsed.get("html")
-    message.defects = _merged(message.defects, parsed.get("defects", []))
-    message.parsed_at = utcnow()
-    return attachments or rows
-
-
-def _store(deps: WorkerDeps, message: Message, parsed: dict[str, Any], *, keep_attachments: bool) -> list[Attachment]:
-    rows: list[Attachment] = []
-    if not keep_attachments:
-        for position, item in enumerate(parsed.get("attachments", [])):
-            data: bytes = item["data"]
-            rows.append(
-                Attachment(
-                    message_id=message.id,
-                    position=position,
-                    filename=item["filename"],
-                    content_type=item["content_type"],
-                    size=len(data),
-                    sha256=deps.blobs.put(data),
-                    content_id=item["content_id"],
-                    disposition=item["disposition"],
-                )
-            )
+        return
+    parsed = await _parse(job.deps.blobs, message)
+    rows: list[dict[str, Any]] = []
+    if not job.attachments:
+        rows = await asyncio.to_thread(_attachment_rows, job.deps.blobs, message.id, parsed.get("attachments", []))
+        job.attachments = [Attachment(**row) for row in rows]
     values = {
         "text": parsed.get("text"),
         "html": parsed.get("html"),
         "defects": _merged(message.defects, parsed.get("defects", [])),
         "parsed_at": utcnow(),
     }
-    with deps.engine.begin() as conn:
-        conn.execute(update(Message).where(Message.id == message.id).values(**values))  # type: ignore[arg-type]
-        if rows:
-            conn.execute(insert(Attachment), [row.model_dump(exclude={"id"}) for row in rows])
-    return rows
+    for key, value in values.items():
+        setattr(message, key, value)
+    job.pending.append(lambda conn: _store(conn, message.id, values, rows))
+
+
+async def _parse(blobs: BlobStore, message: Message) -> dict[str, Any]:
+    sha = message.raw_mime_sha256
+    assert sha is not None
+    if (message.raw_mime_size or 0) <= INLINE_PARSE_BYTES:
+        return parse_mime(blobs.read(sha), with_data=True)
+    raw = await asyncio.to_thread(blobs.read, sha)
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(parse_mime, raw, with_data=True), PARSE_TIMEOUT_S)
+    except TimeoutError:
+        # The thread cannot be killed and finishes in the background; the message goes on unparsed.
+        return {"defects": ["parse_timeout"]}
+
+
+def _attachment_rows(blobs: BlobStore, message_id: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Attachment rows, content written (and fsynced) to the blob store before any commit."""
+    return [
+        {
+            "message_id": message_id,
+            "position": position,
+            "filename": item["filename"],
+            "content_type": item["content_type"],
+            "size": len(item["data"]),
+            "sha256": blobs.put(item["data"]),
+            "content_id": item["content_id"],
+            "disposition": item["disposition"],
+        }
+        for position, item in enumerate(items)
+    ]
+
+
+def _store(conn: Connection, message_id: str, values: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    conn.execute(_STORE_PARSED, {"mid": message_id, **{f"new_{column}": values[column] for column in _HYDRATED}})
+    if rows:
+        conn.execute(insert(_ATTACHMENT), rows)
 
 
 def _merged(first: list[str], second: list[str]) -> list[str]:

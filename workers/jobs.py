@@ -9,13 +9,13 @@ from datetime import timedelta
 from typing import Any
 
 from arq import Retry
-from sqlmodel import Session
 
-from service.models import Attachment, Message, MessageStatus
-from service.storage import get_message, list_attachments, pending_message_ids, set_status
+from service.models import MessageStatus
+from service.storage import pending_message_ids
 from workers.deps import WorkerDeps
 from workers.hydrate import hydrate
-from workers.pipeline.engine import run_pipeline
+from workers.pipeline.engine import JobRun, run_pipeline
+from workers.pipeline.records import load_job, set_message_status
 from workers.pipeline.selection import select_pipelines
 
 log = logging.getLogger("mailhook.jobs")
@@ -32,21 +32,20 @@ async def process_message(ctx: dict[str, Any], message_id: str, fresh: bool = Fa
     """Run the message's pipelines. ``fresh`` (set by ``mailhook replay``) starts new runs
     instead of resuming or skipping earlier ones."""
     deps: WorkerDeps = ctx["deps"]
-    loaded = await asyncio.to_thread(_load, deps, message_id)
+    loaded = await deps.txn.run(lambda conn: load_job(conn, message_id, fresh=fresh))
     if loaded is None:
         log.warning("job for unknown message %s", message_id)
         return "missing"
-    message, attachments = loaded
-    if message.status == MessageStatus.processed and not fresh:
+    if loaded.message.status == MessageStatus.processed and not fresh:
         return "already processed"
-    attachments = await hydrate(deps, message, attachments)
-    selected = select_pipelines(deps.compiled(), message, attachments)
+    job = JobRun(deps, loaded.message, loaded.attachments, loaded.runs, pending=[])
+    await hydrate(job)
+    selected = select_pipelines(deps.compiled(), job.message, job.attachments)
     if not selected:
-        await asyncio.to_thread(set_status, deps.engine, message_id, MessageStatus.unrouted)
+        await _finish_unrouted(job)
         return "unrouted"
     for index, (pipeline, route) in enumerate(selected):
-        first, last = index == 0, index == len(selected) - 1
-        outcome = await run_pipeline(deps, message, pipeline, route, first=first, last=last, fresh=fresh)
+        outcome = await run_pipeline(job, pipeline, route, last=index == len(selected) - 1, fresh=fresh)
         if outcome.status == "retry":
             raise Retry(defer=outcome.retry_after or backoff(outcome.attempts))
         if outcome.status == "failed":
@@ -54,14 +53,15 @@ async def process_message(ctx: dict[str, Any], message_id: str, fresh: bool = Fa
     return "processed"
 
 
-def _load(deps: WorkerDeps, message_id: str) -> tuple[Message, list[Attachment]] | None:
-    with Session(deps.engine) as session:
-        message = get_message(session, message_id)
-        if message is None:
-            return None
-        attachments = list_attachments(session, message_id)
-        session.expunge_all()
-        return message, attachments
+async def _finish_unrouted(job: JobRun) -> None:
+    writes, job.pending = job.pending, []
+
+    def finish(conn: Any) -> None:
+        for write in writes:
+            write(conn)
+        set_message_status(conn, job.message.id, MessageStatus.unrouted, None)
+
+    await job.deps.txn.run(finish)
 
 
 async def sweep_pending(ctx: dict[str, Any]) -> int:

@@ -22,6 +22,9 @@ from service.models import Message
 from service.settings import Settings
 from service.storage import store_batch
 from workers.deps import WorkerDeps
+from workers.pipeline.definition import Pipeline
+from workers.pipeline.engine import JobRun, RunOutcome, run_pipeline
+from workers.pipeline.records import load_job
 from workers.steps.base import StepContext
 
 MIME_FIXTURES = Path(__file__).parent.parent / "fixtures" / "mime"
@@ -100,3 +103,14 @@ def pdf_attachment() -> InboundAttachment:
 
 def step_context(deps: WorkerDeps, message: Message, outputs: dict[str, Any] | None = None) -> StepContext:
     return StepContext(message=message, deps=deps, outputs=dict(outputs or {}))
+
+
+async def run_pipeline_job(
+    deps: WorkerDeps, message: Message, pipeline: Pipeline, route: str | None = None
+) -> RunOutcome:
+    """Run one pipeline as a job attempt does: load the message and its earlier runs from the
+    database (so a second call resumes like a retried job), then run it."""
+    loaded = await deps.txn.run(lambda conn: load_job(conn, message.id, fresh=False))
+    assert loaded is not None
+    job = JobRun(deps, loaded.message, loaded.attachments, loaded.runs, pending=[])
+    return await run_pipeline(job, pipeline, route)

@@ -4,23 +4,23 @@ Outputs of succeeded steps are reloaded instead of re-running them, so a retried
 the step that failed. Each step has its own attempt budget; when it is spent the run is
 dead-lettered (``failed``) and waits for ``mailhook replay``.
 
-Writes are grouped: one transaction opens the run, one closes it (step records, run status and
-message status together), and a step with side effects has its success committed before the
-next step starts. The default pipeline costs two transactions per message instead of one per
-step and status change, which is what lets a worker keep up with ingest on SQLite.
+Writes are grouped: a run is recorded once, when it ends (step records, run status and message
+status together), and a step with side effects has its success committed before the next step
+starts, so a retried job never repeats it. Pure steps are simply run again after a crash. The
+writes go through the worker's ``TransactionBatcher``, so concurrent jobs share commits.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
 
-from service.models import Message, MessageStatus, StepRun
+from service.models import Attachment, Message, MessageStatus
 from workers.deps import WorkerDeps
 from workers.pipeline.definition import Pipeline
-from workers.pipeline.runs import begin_run, bounded_output, record
+from workers.pipeline.records import RunState, RunWrite, StepRecord, Write, save_run
+from workers.pipeline.runs import bounded_output
 from workers.steps.base import PermanentStepError, RetryableStepError, Step, StepContext, StopPipeline
 
 log = logging.getLogger("mailhook.pipeline")
@@ -37,47 +37,60 @@ class RunOutcome:
 _RUN_STATUS = {"succeeded": "succeeded", "dropped": "dropped", "failed": "failed", "retry": "retrying"}
 
 
+@dataclass
+class JobRun:
+    """What one job knows while it runs a message's pipelines."""
+
+    deps: WorkerDeps
+    message: Message
+    attachments: list[Attachment]
+    runs: dict[str, RunState]
+    #: Writes waiting to ride along with the next recorded stretch (hydrated fields).
+    pending: list[Write]
+
+    async def record(self, write: RunWrite) -> None:
+        write.extra, self.pending = self.pending, []
+        write.run.id = await self.deps.txn.run(lambda conn: save_run(conn, write))
+        for step in write.steps:
+            step.stored = True
+
+
 async def run_pipeline(
-    deps: WorkerDeps,
-    message: Message,
-    pipeline: Pipeline,
-    route: str | None,
-    *,
-    first: bool = True,
-    last: bool = True,
-    fresh: bool = False,
+    job: JobRun, pipeline: Pipeline, route: str | None, *, last: bool = True, fresh: bool = False
 ) -> RunOutcome:
-    """Run (or resume) ``pipeline``; ``first``/``last`` say whether this run opens or closes the
-    job, so the message's status is written in the same transactions as the run's."""
-    run, done = await asyncio.to_thread(
-        begin_run, deps.engine, message.id, pipeline.name, route, mark_processing=first, fresh=fresh
-    )
-    assert run.id is not None
-    if run.status in ("succeeded", "dropped"):
-        outcome = RunOutcome(run.status)
+    """Run (or resume) ``pipeline``; ``last`` says whether this run closes the job, so the
+    message's status is written in the same transaction as the run's."""
+    run = None if fresh else job.runs.get(pipeline.name)
+    if run is not None and run.status in ("succeeded", "dropped"):
         if last:
-            await asyncio.to_thread(record, deps.engine, [], message=(message.id, MessageStatus.processed, None))
-        return outcome
-    ctx = StepContext(message=message, deps=deps, pipeline=pipeline.name, route=route)
-    pending: list[StepRun] = []
+            await job.record(RunWrite(job.message.id, run, [], message_status=MessageStatus.processed))
+        return RunOutcome(run.status)
+    if run is None:
+        run = job.runs[pipeline.name] = RunState(pipeline.name, route)
+    run.status = "running"
+    ctx = StepContext(message=job.message, deps=job.deps, pipeline=pipeline.name, route=route)
+    ctx.attachments = job.attachments
+    unsaved: list[StepRecord] = []
     outcome = RunOutcome("succeeded")
     for position, step in enumerate(pipeline.steps):
-        record_ = done.get(position) or StepRun(pipeline_run_id=run.id, position=position, name=step.name)
+        record_ = run.steps.get(position) or StepRecord(position, step.name)
+        run.steps[position] = record_
         if record_.status == "succeeded":
             ctx.outputs[step.name] = record_.output
             continue
-        result = await _run_step(deps, step, record_, ctx)
-        pending.append(record_)
+        result = await _run_step(job.deps, step, record_, ctx)
+        unsaved.append(record_)
         if result is not None:
             outcome = result
             break
         if step.side_effects and position < len(pipeline.steps) - 1:
-            await asyncio.to_thread(record, deps.engine, pending)
-            pending = []
+            await job.record(RunWrite(job.message.id, run, unsaved))
+            unsaved = []
+    run.status = _RUN_STATUS[outcome.status]
     status = _message_status(outcome, last)
-    message_update = (message.id, status, outcome.error) if status is not None else None
-    run_update = (run.id, _RUN_STATUS[outcome.status], outcome.error)
-    await asyncio.to_thread(record, deps.engine, pending, run=run_update, message=message_update)
+    await job.record(
+        RunWrite(job.message.id, run, unsaved, outcome.error, message_status=status, message_error=outcome.error)
+    )
     return outcome
 
 
@@ -89,7 +102,7 @@ def _message_status(outcome: RunOutcome, last: bool) -> MessageStatus | None:
     return MessageStatus.processed if last else None
 
 
-async def _run_step(deps: WorkerDeps, step: Step, record_: StepRun, ctx: StepContext) -> RunOutcome | None:
+async def _run_step(deps: WorkerDeps, step: Step, record_: StepRecord, ctx: StepContext) -> RunOutcome | None:
     """Run one step; ``None`` means "go on", an outcome ends this attempt of the run."""
     record_.attempts += 1
     started = time.perf_counter()
@@ -114,7 +127,9 @@ async def _run_step(deps: WorkerDeps, step: Step, record_: StepRun, ctx: StepCon
     return outcome
 
 
-def _retry_or_fail(deps: WorkerDeps, step: Step, record_: StepRun, error: str, retry_after: float | None) -> RunOutcome:
+def _retry_or_fail(
+    deps: WorkerDeps, step: Step, record_: StepRecord, error: str, retry_after: float | None
+) -> RunOutcome:
     budget = step.params.retries if step.params.retries is not None else deps.settings.job_max_tries
     record_.error = error
     if record_.attempts >= budget:

@@ -1,89 +1,18 @@
-"""Database operations for pipeline and step runs."""
+"""Reading run history (CLI), reopening dead-lettered runs, and bounding step outputs.
+
+The per-job reads and writes are in ``workers.pipeline.records``."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from service.models import Message, MessageStatus, PipelineRun, StepRun, utcnow
+from service.models import PipelineRun, StepRun
 
 MAX_OUTPUT_BYTES = 64 * 1024
-FINAL_RUN_STATUSES = ("succeeded", "failed", "dropped")
-
-
-def begin_run(
-    engine: Engine, message_id: str, pipeline: str, route: str | None, *, mark_processing: bool, fresh: bool = False
-) -> tuple[PipelineRun, dict[int, StepRun]]:
-    """One transaction: find this pipeline's latest run for the message, or start one; load its
-    step records; and (for the first pipeline of a job) mark the message processing.
-
-    An unfinished run is resumed; a finished one is returned as it is (the caller skips it: a job
-    retried because a *later* pipeline failed must not redo this one). ``fresh`` (a replay)
-    always starts a new run."""
-    with Session(engine, expire_on_commit=False) as session:
-        stmt = (
-            select(PipelineRun)
-            .where(PipelineRun.message_id == message_id, PipelineRun.pipeline == pipeline)  # type: ignore[arg-type]
-            .order_by(PipelineRun.id.desc())  # type: ignore[union-attr]
-        )
-        run = None if fresh else session.scalars(stmt).first()
-        if run is not None and run.status == "failed":
-            run = None  # a dead-lettered run is only continued through `replay --resume`
-        if run is None:
-            run = PipelineRun(message_id=message_id, pipeline=pipeline, route=route)
-            session.add(run)
-        if run.status not in FINAL_RUN_STATUSES:
-            run.status = "running"
-        if mark_processing:
-            _set_message(session, message_id, MessageStatus.processing, None, attempt=True)
-        session.flush()
-        steps = {row.position: row for row in session.scalars(select(StepRun).where(StepRun.pipeline_run_id == run.id))}  # type: ignore[arg-type]
-        session.commit()
-        session.expunge_all()
-        return run, steps
-
-
-def record(
-    engine: Engine,
-    steps: list[StepRun],
-    *,
-    run: tuple[int, str, str | None] | None = None,
-    message: tuple[str, MessageStatus, str | None] | None = None,
-) -> list[StepRun]:
-    """One transaction for everything a stretch of the run learned: step outcomes, and optionally
-    the run's status ``(id, status, error)`` and the message's ``(id, status, error)``."""
-    with Session(engine, expire_on_commit=False) as session:
-        saved = []
-        for step in steps:
-            step.updated_at = utcnow()
-            saved.append(session.merge(step))
-        if run is not None:
-            _finish_run(session, *run)
-        if message is not None:
-            _set_message(session, *message)
-        session.commit()
-        session.expunge_all()
-        return saved
-
-
-def _finish_run(session: Session, run_id: int, status: str, error: str | None) -> None:
-    session.execute(
-        update(PipelineRun)
-        .where(PipelineRun.id == run_id)  # type: ignore[arg-type]
-        .values(status=status, error=error, finished_at=utcnow() if status in FINAL_RUN_STATUSES else None)
-    )
-
-
-def _set_message(
-    session: Session, message_id: str, status: MessageStatus, error: str | None, *, attempt: bool = False
-) -> None:
-    values: dict[str, Any] = {"status": status.value, "error": error, "updated_at": utcnow()}
-    if attempt:
-        values["attempts"] = Message.attempts + 1
-    session.execute(update(Message).where(Message.id == message_id).values(**values))  # type: ignore[arg-type]
 
 
 def bounded_output(output: dict[str, Any] | None) -> dict[str, Any] | None:

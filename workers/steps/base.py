@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from service.models import Message
+from service.models import Attachment, Message
 
 if TYPE_CHECKING:  # deps imports the step registry (to compile pipelines), which imports this
     from workers.deps import WorkerDeps
@@ -59,6 +59,8 @@ class StepContext:
     outputs: dict[str, Any] = field(default_factory=dict)
     pipeline: str = "default"
     route: str | None = None
+    #: The message's attachment rows as the job loaded them (None: not loaded, query on demand).
+    attachments: list[Attachment] | None = None
 
     def raw_mime(self) -> bytes | None:
         sha = self.message.raw_mime_sha256

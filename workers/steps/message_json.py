@@ -49,7 +49,10 @@ def attachment_json(row: Attachment) -> dict[str, Any]:
 
 
 def stored_attachments(ctx: StepContext) -> list[dict[str, Any]]:
-    """Attachment metadata the provider delivered separately (blocking: call in a thread)."""
+    """Attachment metadata the provider delivered separately. Uses the rows the job loaded;
+    without them it queries (blocking: call in a thread)."""
+    if ctx.attachments is not None:
+        return [attachment_json(row) for row in ctx.attachments]
     with Session(ctx.deps.engine) as session:
         return [attachment_json(row) for row in list_attachments(session, ctx.message.id)]
 

@@ -17,6 +17,7 @@ does end.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import Field
@@ -53,9 +54,11 @@ class Parse(Step):
         result["defects"] += parsed.get("defects", [])
         if "attachments" in parsed:
             result["attachments"] = parsed["attachments"]
+        elif ctx.attachments is not None:
+            result["attachments"] = stored_attachments(ctx)
         else:
             result["attachments"] = await asyncio.to_thread(stored_attachments, ctx)
-        result["reply_text"] = await asyncio.to_thread(_reply_of, result["text"], result["html"])
+        result["reply_text"] = await _off_loop_if_large(_reply_of, result["text"], result["html"])
         return result
 
     async def _parse_raw(self, ctx: StepContext) -> dict[str, Any]:
@@ -74,6 +77,19 @@ class Parse(Step):
             return await asyncio.wait_for(asyncio.to_thread(decoder, raw), self.params.timeout)
         except TimeoutError:
             return {"defects": [f"parse_timeout: gave up after {self.params.timeout:g} s; stored fields used"]}
+
+
+#: Below this many characters of text + HTML, deriving the reply text costs less than handing
+#: it to a thread (tens of microseconds) and cannot stall the event loop noticeably.
+_INLINE_CHARS = 256 * 1024
+
+
+async def _off_loop_if_large(
+    fn: Callable[[str | None, str | None], str | None], text: str | None, html: str | None
+) -> str | None:
+    if len(text or "") + len(html or "") <= _INLINE_CHARS:
+        return fn(text, html)
+    return await asyncio.to_thread(fn, text, html)
 
 
 def _stored(message: Message) -> dict[str, Any]:
