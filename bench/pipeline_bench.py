@@ -69,6 +69,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--only", choices=["noop", "pipeline"], help="measure one of the two only (no ratio)")
     p.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure the pipeline floor: the no-op worker doing only a stdlib parse of the mail and "
+        "a Slack POST (no DB, no extraction); its ratio is the best any implementation can reach here",
+    )
+    p.add_argument(
         "--uvloop", action="store_true", help="run both workers on uvloop (bench/_uvloop_run.py; code unchanged)"
     )
     p.add_argument("--no-pin", dest="pin", action="store_false", help="by default: worker on CPU 0, rest on CPU 1")
@@ -421,16 +427,21 @@ class Bench:
         if self.args.quiet_wait > 0:
             h.wait_for_quiet(self.args.quiet_threshold, self.args.quiet_wait)
 
-    def noop(self, max_jobs: int) -> dict[str, Any]:
+    def noop(self, max_jobs: int, *, floor: bool = False) -> dict[str, Any]:
         self.counter += 1
         tag = h.new_tag()
         ids = [f"noop{tag}{i:06d}" for i in range(self.args.messages)]
         _flush_redis(self.stack)
         asyncio.run(_enqueue(self.stack.redis.url, self.stack.queue_name, ids))
         env = self._env(max_jobs, self.template_db, self.stack.root / "var")
+        if floor:
+            env["MAILHOOK_BENCH_FLOOR_SLACK_URL"] = f"http://127.0.0.1:{self.slack.port}/services/TFLOOR/B/X"
+            env["MAILHOOK_BENCH_FLOOR_BYTES"] = str(len(self.body))
         self._quiet()
         cmd = [sys.executable, "-m", *(["bench._uvloop_run"] if self.args.uvloop else []), "bench._noop_worker"]
-        run = drain("no-op", cmd, env, ids, self.stack, self.args, self.known_pids(), self._log(f"noop-{max_jobs}"))
+        kind = "floor" if floor else "no-op"
+        log = self._log(f"{kind}-{max_jobs}")
+        run = drain(kind, cmd, env, ids, self.stack, self.args, self.known_pids(), log)
         run["max_jobs"] = max_jobs
         run["ok"] = run["results"] == len(ids) and run["outcomes"] == {"noop": len(ids)} and run["exit_code"] == 0
         return self._report(run)
@@ -617,7 +628,7 @@ def summarise(runs: list[dict[str, Any]], values: list[int]) -> list[dict[str, A
     rows = []
     for max_jobs in values:
         row: dict[str, Any] = {"max_jobs": max_jobs}
-        kinds = {"noop": "no-op", "pipeline": "pipeline"}
+        kinds = {"noop": "no-op", "pipeline": "pipeline", "floor": "floor"}
         picked = {k: [r for r in runs if r["kind"] == v and r["max_jobs"] == max_jobs and "profile" not in r]
                   for k, v in kinds.items()}  # fmt: skip
         for key, rs in picked.items():
@@ -628,6 +639,7 @@ def summarise(runs: list[dict[str, Any]], values: list[int]) -> list[dict[str, A
             row[f"{key}_worker_cpu_pct"] = med(rs, "worker_cpu_pct")
         noop, pipe = picked["noop"], picked["pipeline"]
         row["ratio"] = round(row["pipeline_rate"] / row["noop_rate"], 3) if noop and pipe else None
+        row["floor_ratio"] = round(row["floor_rate"] / row["noop_rate"], 3) if noop and picked["floor"] else None
         row["ratio_per_round"] = [round(p["rate"] / n["rate"], 3) for n, p in zip(noop, pipe, strict=False)]
         row["foreign_pct_max"] = max((r["foreign_pct"] for r in noop + pipe), default=0.0)
         row["steal_pct_max"] = max((r.get("steal_pct", 0.0) for r in noop + pipe), default=0.0)
@@ -669,6 +681,12 @@ def report(results: dict[str, Any]) -> None:
             f"{_f(r['pipeline_worker_cpu_pct'], '.0f'):>4}% / {_f(r['noop_worker_cpu_pct'], '.0f'):>3}% | "
             f"up to {r['foreign_pct_max']:>3.0f}% ({r['steal_pct_max']:.0f}% steal)"
         )
+    for r in results["summary"]:
+        if r.get("floor_ratio") is not None:
+            print(
+                f"floor (max_jobs {r['max_jobs']}): {r['floor_rate']:,.0f} jobs/s, {r['floor_cpu_ms']:.2f} ms CPU/job "
+                f"= {r['floor_ratio']:.2f} of no-op (parse + Slack POST only; the best ratio any pipeline can reach)"
+            )
     bad = [r for r in results["runs"] if not r["ok"]]
     print(f"checks: {'all runs OK' if not bad else f'{len(bad)} run(s) FAILED'} (pipeline: every message processed,")
     print("        every run succeeded, all steps recorded, N Slack posts carrying the OTP; no-op: N results)")
@@ -720,6 +738,8 @@ def main(argv: list[str] | None = None) -> int:
                         bench.noop(max_jobs)
                     if args.only != "noop":
                         bench.pipeline(max_jobs)
+                    if args.floor:
+                        bench.noop(max_jobs, floor=True)
             results["runs"] = bench.runs
             results["summary"] = summarise(bench.runs, args.max_jobs_values)
             if args.profile:
