@@ -31,7 +31,7 @@ from workers.main import ARQ_MAX_TRIES, worker_settings
 SHARED = ("redis_settings", "queue_name", "max_jobs", "poll_delay", "keep_result", "burst", "handle_signals")
 
 
-async def noop(ctx: dict[str, Any], message_id: str, fresh: bool = False) -> str:
+async def noop(ctx: dict[str, Any], message_id: str, after_run: int | None = None) -> str:
     return "noop"
 
 
@@ -47,7 +47,7 @@ def _floor_job(slack_url: str, body_bytes: int) -> Any:
     mail = otp_message(body_bytes)
     client = guarded_client(OutboundPolicy(allow_hosts=frozenset({"127.0.0.1"})), timeout=15.0)
 
-    async def floor(ctx: dict[str, Any], message_id: str, fresh: bool = False) -> str:
+    async def floor(ctx: dict[str, Any], message_id: str, after_run: int | None = None) -> str:
         parsed = parse_mime(mail)
         response = await client.post(slack_url, json={"text": f"{parsed.get('subject')} {message_id}"})
         response.raise_for_status()

@@ -27,12 +27,18 @@ async def replay_message(settings: Settings, message_id: str, *, resume: bool, e
 
         reopened = reopen_failed_runs(engine, message_id)
         echo(f"resuming {reopened} failed run(s) at their failed step")
+    kwargs: dict[str, object] = {}
+    if not resume:
+        from workers.pipeline.records import latest_run_id
+
+        with engine.connect() as conn:
+            kwargs["after_run"] = latest_run_id(conn, message_id)
     set_status(engine, message_id, MessageStatus.pending)
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2.0)
     try:
         # A fresh job id: the original job's result may still be kept, which would block it.
         await JobQueue(redis, settings.queue_name).enqueue_many(
-            [message_id], job_suffix=f":replay:{time.time_ns()}", kwargs={} if resume else {"fresh": True}
+            [message_id], job_suffix=f":replay:{time.time_ns()}", kwargs=kwargs
         )
     finally:
         await redis.aclose()

@@ -11,11 +11,11 @@ import httpx
 from sqlmodel import Session, select
 
 from service.db import make_engine
-from service.models import Message, StepRun
+from service.models import Message, PipelineRun, StepRun
 from service.replay import replay_message
 from service.settings import Settings
 from tests.conftest import IMPROVMX_SECRET, PROXIEDMAIL_SECRET, fixture_bytes
-from tests.support.servers import FakeSlack
+from tests.support.servers import FakeSlack, serve_in_thread
 
 
 def _message(settings: Settings, message_id: str) -> Message:
@@ -177,3 +177,44 @@ async def test_runs_failed_lists_dead_lettered_runs_with_their_step_error(
     assert f"failed    message={message_id} pipeline=default" in listing
     assert "2. slack        failed    attempts=1" in listing and "invalid_token" in listing
     assert "0. parse        succeeded" in listing
+
+
+async def test_a_retried_replay_resumes_its_own_run_and_repeats_no_side_effect(
+    settings: Settings,
+    write_config: Callable[..., Path],
+    fake_slack: tuple[FakeSlack, str],
+    client: httpx.AsyncClient,
+    run_worker: Callable[..., Any],
+) -> None:
+    """``mailhook replay`` (without --resume) starts new runs; when the replay job is retried
+    (here: the forward answers 503 once), the retry continues the replay's run, so the Slack
+    post the replay already made is not made again."""
+    from tests.support.webhook_receiver import HOOK_PATH, SECRET, WebhookReceiver
+
+    slack, url = fake_slack
+    hook = WebhookReceiver()
+    with serve_in_thread(hook.app()) as base:
+        pipeline = f"""
+        pipelines:
+          default:
+            - step: slack
+              webhook_url: {url}
+            - step: forward_http
+              url: {base}{HOOK_PATH}
+              secret: {SECRET}
+        """
+        write_config(extra=pipeline)
+        message_id = await _deliver(client)
+        await run_worker()
+        assert len(slack.posts) == 1 and len(hook.accepted) == 1
+
+        hook.script = [(503, {"Retry-After": "0"}, "busy")]
+        lines: list[str] = []
+        assert await replay_message(settings, message_id, resume=False, echo=lines.append) == 0
+        await run_worker()
+    assert _message(settings, message_id).status == "processed"
+    assert len(slack.posts) == 2, "the replay posts once, and its retry must not post again"
+    assert len(hook.accepted) == 2
+    with Session(make_engine(settings)) as session:
+        runs = session.exec(select(PipelineRun).order_by(PipelineRun.id)).all()  # type: ignore[arg-type]
+    assert [run.status for run in runs] == ["succeeded", "succeeded"]

@@ -28,15 +28,16 @@ def backoff(attempt: int) -> float:
     return random.uniform(0.5, 1.0) * min(MAX_BACKOFF_S, 2.0 ** max(0, attempt - 1))
 
 
-async def process_message(ctx: dict[str, Any], message_id: str, fresh: bool = False) -> str:
-    """Run the message's pipelines. ``fresh`` (set by ``mailhook replay``) starts new runs
-    instead of resuming or skipping earlier ones."""
+async def process_message(ctx: dict[str, Any], message_id: str, after_run: int | None = None) -> str:
+    """Run the message's pipelines. ``after_run`` (set by ``mailhook replay``) ignores runs up to
+    that id, so the replay starts new runs instead of resuming or skipping earlier ones, while a
+    retry of the replay job still resumes what its first attempt did."""
     deps: WorkerDeps = ctx["deps"]
-    loaded = await deps.txn.run(lambda conn: load_job(conn, message_id, fresh=fresh))
+    loaded = await deps.txn.run(lambda conn: load_job(conn, message_id, after_run=after_run))
     if loaded is None:
         log.warning("job for unknown message %s", message_id)
         return "missing"
-    if loaded.message.status == MessageStatus.processed and not fresh:
+    if loaded.message.status == MessageStatus.processed and after_run is None:
         return "already processed"
     job = JobRun(deps, loaded.message, loaded.attachments, loaded.runs, pending=[])
     await hydrate(job)
@@ -45,7 +46,7 @@ async def process_message(ctx: dict[str, Any], message_id: str, fresh: bool = Fa
         await _finish_unrouted(job)
         return "unrouted"
     for index, (pipeline, route) in enumerate(selected):
-        outcome = await run_pipeline(job, pipeline, route, last=index == len(selected) - 1, fresh=fresh)
+        outcome = await run_pipeline(job, pipeline, route, last=index == len(selected) - 1)
         if outcome.status == "retry":
             raise Retry(defer=outcome.retry_after or backoff(outcome.attempts))
         if outcome.status == "failed":

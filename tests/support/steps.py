@@ -110,7 +110,7 @@ async def run_pipeline_job(
 ) -> RunOutcome:
     """Run one pipeline as a job attempt does: load the message and its earlier runs from the
     database (so a second call resumes like a retried job), then run it."""
-    loaded = await deps.txn.run(lambda conn: load_job(conn, message.id, fresh=False))
+    loaded = await deps.txn.run(lambda conn: load_job(conn, message.id))
     assert loaded is not None
     job = JobRun(deps, loaded.message, loaded.attachments, loaded.runs, pending=[])
     return await run_pipeline(job, pipeline, route)

@@ -55,12 +55,10 @@ class JobRun:
             step.stored = True
 
 
-async def run_pipeline(
-    job: JobRun, pipeline: Pipeline, route: str | None, *, last: bool = True, fresh: bool = False
-) -> RunOutcome:
+async def run_pipeline(job: JobRun, pipeline: Pipeline, route: str | None, *, last: bool = True) -> RunOutcome:
     """Run (or resume) ``pipeline``; ``last`` says whether this run closes the job, so the
     message's status is written in the same transaction as the run's."""
-    run = None if fresh else job.runs.get(pipeline.name)
+    run = job.runs.get(pipeline.name)
     if run is not None and run.status in ("succeeded", "dropped"):
         if last:
             await job.record(RunWrite(job.message.id, run, [], message_status=MessageStatus.processed))

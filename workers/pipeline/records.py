@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from service.models import Attachment, Message, MessageStatus, PipelineRun, StepRun, utcnow
 
@@ -53,7 +53,7 @@ class RunState:
 class LoadedJob:
     message: Message
     attachments: list[Attachment]
-    #: Latest resumable-or-finished run per pipeline name (empty for a fresh replay).
+    #: Latest resumable-or-finished run per pipeline name (for a replay: only runs it started).
     runs: dict[str, RunState]
 
 
@@ -95,26 +95,34 @@ _UPDATE_STEP = (
 Write = Callable[[Connection], None]
 
 
-def load_job(conn: Connection, message_id: str, *, fresh: bool) -> LoadedJob | None:
-    """The message, its attachments and earlier runs; marks it processing unless it is done."""
+def load_job(conn: Connection, message_id: str, *, after_run: int | None = None) -> LoadedJob | None:
+    """The message, its attachments and earlier runs; marks it processing unless it is done.
+
+    ``after_run`` (a replay) ignores runs up to that id: the replay's first attempt starts every
+    pipeline afresh, and its retries resume the runs that attempt started."""
     row = conn.execute(_SELECT_MESSAGE, {"mid": message_id}).mappings().first()
     if row is None:
         return None
     message = Message(**row)
-    if message.status == MessageStatus.processed and not fresh:
+    if message.status == MessageStatus.processed and after_run is None:
         return LoadedJob(message, [], {})
     attachments = [Attachment(**a) for a in conn.execute(_SELECT_ATTACHMENTS, {"mid": message_id}).mappings()]
-    runs = {} if fresh else _latest_runs(conn, message_id)
+    runs = _latest_runs(conn, message_id, after_run or 0)
     conn.execute(_MARK_PROCESSING, {"mid": message_id, "now": utcnow()})
     return LoadedJob(message, attachments, runs)
 
 
-def _latest_runs(conn: Connection, message_id: str) -> dict[str, RunState]:
+def latest_run_id(conn: Connection, message_id: str) -> int:
+    """The newest run id of a message (0 without runs): what a replay passes as ``after_run``."""
+    return conn.execute(select(func.max(_RUN.c.id)).where(_RUN.c.message_id == message_id)).scalar() or 0
+
+
+def _latest_runs(conn: Connection, message_id: str, after_run: int) -> dict[str, RunState]:
     """The newest run of each pipeline; a dead-lettered (``failed``) one is not continued here
     (``mailhook replay --resume`` reopens it), so it counts as absent."""
     latest: dict[str, RunState] = {}
     for run_id, pipeline, route, status in conn.execute(_SELECT_RUNS, {"mid": message_id}):
-        if pipeline not in latest:
+        if pipeline not in latest and run_id > after_run:
             latest[pipeline] = RunState(pipeline, route, run_id, status)
     resumable = {state.id: state for state in latest.values() if state.status not in FINAL_RUN_STATUSES}
     if resumable:
