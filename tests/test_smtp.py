@@ -264,3 +264,34 @@ async def test_more_than_100_recipients_are_deferred_452(settings: Settings) -> 
         await stop_ingestor(ingestor)
     assert replies[-2].startswith("250") and replies[-1].startswith("452 4.5.3")
     assert len(envelope.rcpt_tos) == MAX_RECIPIENTS
+
+
+@pytest.mark.parametrize("cap", ["max_connections", "max_connections_per_ip"])
+async def test_sessions_over_the_cap_are_greeted_421_and_a_freed_slot_is_reused(
+    cap: str, settings: Settings, start_smtp: StartSmtp
+) -> None:
+    port = await start_smtp(SMTP_YAML + f"  {cap}: 2\n")
+
+    async def greeting() -> tuple[bytes, asyncio.StreamWriter]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        return await asyncio.wait_for(reader.readline(), 5), writer
+
+    first, second = await greeting(), await greeting()
+    assert first[0].startswith(b"220") and second[0].startswith(b"220")
+    refused, refused_writer = await greeting()
+    assert refused.startswith(b"421 4.7.0"), refused
+    refused_writer.close()
+    first[1].close()
+    await first[1].wait_closed()
+    for _ in range(50):  # the server sees the close a moment later
+        again, writer = await greeting()
+        writer.close()
+        if again.startswith(b"220"):
+            break
+        await asyncio.sleep(0.05)
+    assert again.startswith(b"220"), again
+    second[1].close()
+    # A full session still works once there is room.
+    response = await _send(port, _mail(), ["signup@in.example.com"])
+    assert "OK stored as" in response[1]
+    assert len(_messages(settings)) == 1

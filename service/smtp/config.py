@@ -45,11 +45,18 @@ class SmtpUser(_Strict):
 
 
 class SmtpConfig(_Strict):
-    """SMTP server options; cert, auth and size changes need a restart, domains and users do not."""
+    """SMTP server options; cert, auth, size, connection-cap and timeout changes need a restart,
+    domains and users do not."""
 
     domains: list[str] = Field(min_length=1)
     source: str = "smtp"
     max_message_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    #: Sessions open at once, in total and per client IP; more are greeted 421 and closed
+    #: (each session may hold a message of up to ``max_message_bytes`` in memory).
+    max_connections: int = Field(default=100, gt=0)
+    max_connections_per_ip: int = Field(default=20, gt=0)
+    #: Seconds a session may sit without a command before it is closed (RFC 5321 §4.5.3.2: 5 min).
+    idle_timeout_s: float = Field(default=300.0, gt=0)
     tls_cert: Path | None = None
     tls_key: Path | None = None
     require_tls: bool = False

@@ -27,6 +27,7 @@ from service.settings import Settings
 from service.smtp.config import SmtpConfig, SmtpUser
 from service.smtp.data import BufferedDataSMTP
 from service.smtp.handler import IngestHandler
+from service.smtp.limits import TOO_MANY, ConnectionLimiter
 
 log = logging.getLogger("mailhook.smtp")
 
@@ -34,16 +35,48 @@ STOP_TIMEOUT_S = 5.0
 
 
 class MailhookSMTP(BufferedDataSMTP):
-    """aiosmtpd's protocol with a configurable line-length limit.
+    """aiosmtpd's protocol with a configurable line-length limit and session caps.
 
     aiosmtpd refuses any line over RFC 5321's 1000 octets with a permanent 500, so a message
     with one long base64 or header line would be lost. Real MTAs are lenient here; we accept
     lines up to the message size limit, which already bounds the memory one session may use.
+    ``limiter`` bounds how many sessions (so how many such buffers) exist at once.
     """
 
-    def __init__(self, handler: Any, *, line_length_limit: int, **kwargs: Any) -> None:
+    def __init__(self, handler: Any, *, line_length_limit: int, limiter: ConnectionLimiter, **kwargs: Any) -> None:
         self.line_length_limit = line_length_limit
+        self._limiter = limiter
+        self._counted_ip: str | None = None
+        self._refused = False
         super().__init__(handler, **kwargs)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self._counted_ip is None and self._original_transport is None:  # not the STARTTLS re-entry
+            peer = transport.get_extra_info("peername")
+            ip = str(peer[0]) if peer else "?"
+            if not self._limiter.acquire(ip):
+                self._refused = True
+                log.warning("SMTP connection from %s refused: %d sessions open", ip, self._limiter.active)
+                transport.write(TOO_MANY)  # type: ignore[attr-defined]
+                transport.close()
+                return
+            self._counted_ip = ip
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._refused:
+            return
+        if self._counted_ip is not None:
+            self._limiter.release(self._counted_ip)
+            self._counted_ip = None
+        super().connection_lost(error)
+
+    def data_received(self, data: bytes) -> None:
+        if not self._refused:
+            super().data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return None if self._refused else super().eof_received()
 
 
 def tls_context(config: SmtpConfig) -> ssl.SSLContext | None:
@@ -104,6 +137,8 @@ def protocol_factory(
         "auth_required": config.requires_auth,
         "auth_require_tls": config.auth_require_tls,
         "authenticator": make_authenticator(current),
+        "limiter": ConnectionLimiter(max_total=config.max_connections, max_per_ip=config.max_connections_per_ip),
+        "timeout": config.idle_timeout_s,
         # Without users, do not even advertise AUTH.
         "auth_exclude_mechanism": [] if config.auth_users else ["LOGIN", "PLAIN"],
     }
