@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -218,3 +220,29 @@ async def test_a_retried_replay_resumes_its_own_run_and_repeats_no_side_effect(
     with Session(make_engine(settings)) as session:
         runs = session.exec(select(PipelineRun).order_by(PipelineRun.id)).all()  # type: ignore[arg-type]
     assert [run.status for run in runs] == ["succeeded", "succeeded"]
+
+
+async def test_a_locked_database_retries_the_job_instead_of_failing_it(
+    settings: Settings,
+    write_config: Callable[..., Path],
+    fake_slack: tuple[FakeSlack, str],
+    client: httpx.AsyncClient,
+    run_worker: Callable[..., Any],
+) -> None:
+    """The job cannot mark the message while another process holds the write lock: it is
+    retried with backoff (not recorded as failed by arq) and completes once the lock is gone."""
+    slack, url = fake_slack
+    write_config(slack_url=url)
+    message_id = await _deliver(client)
+    db_path = settings.database_url.removeprefix("sqlite:///")
+    locker = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    locker.execute("BEGIN EXCLUSIVE")
+    release = threading.Timer(1.0, lambda: (locker.execute("ROLLBACK"), locker.close()))
+    release.start()
+    try:
+        worker = await run_worker(database_busy_timeout_ms=200)
+    finally:
+        release.join()
+    assert worker.jobs_retried >= 1 and worker.jobs_failed == 0
+    assert _message(settings, message_id).status == "processed"
+    assert len(slack.posts) == 1

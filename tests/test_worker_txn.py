@@ -4,10 +4,13 @@ alone, on a real SQLite database."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, event, text
+from sqlalchemy.exc import OperationalError
 
 from service.db import make_engine
 from service.settings import Settings
@@ -80,4 +83,26 @@ async def test_an_operation_after_a_failed_batch_still_runs(settings: Settings) 
         await batcher.run(broken)
     assert await batcher.run(_insert(7)) == 7
     assert _rows(engine) == [7]
+    engine.dispose()
+
+
+async def test_an_unavailable_database_fails_the_whole_batch_at_once(settings: Settings) -> None:
+    """Locked past the busy timeout: every waiting operation gets the error after one wait,
+    not one busy timeout per operation."""
+    impatient = settings.model_copy(update={"database_busy_timeout_ms": 300})
+    engine = make_engine(impatient)
+    _create_table(engine)
+    batcher = TransactionBatcher(engine)
+    locker = sqlite3.connect(impatient.database_url.removeprefix("sqlite:///"), isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        outcomes = await asyncio.gather(*(batcher.run(_insert(k)) for k in range(10)), return_exceptions=True)
+        waited = time.monotonic() - started
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert all(isinstance(o, OperationalError) for o in outcomes), outcomes
+    assert waited < 10 * 0.3, f"waited {waited:.1f} s: the operations were retried one by one"
+    assert await batcher.run(_insert(1)) == 1
     engine.dispose()

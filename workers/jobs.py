@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from arq import Retry
+from sqlalchemy.exc import OperationalError
 
 from service.models import MessageStatus
 from service.storage import pending_message_ids
@@ -31,8 +32,25 @@ def backoff(attempt: int) -> float:
 async def process_message(ctx: dict[str, Any], message_id: str, after_run: int | None = None) -> str:
     """Run the message's pipelines. ``after_run`` (set by ``mailhook replay``) ignores runs up to
     that id, so the replay starts new runs instead of resuming or skipping earlier ones, while a
-    retry of the replay job still resumes what its first attempt did."""
-    deps: WorkerDeps = ctx["deps"]
+    retry of the replay job still resumes what its first attempt did.
+
+    When the database is unavailable (locked, disk, connection lost) the job is retried with
+    backoff: arq would otherwise record it as failed for good and keep its result, which also
+    stops the sweeper from queueing the message again."""
+    try:
+        return await _process(ctx["deps"], message_id, after_run)
+    except OperationalError as exc:
+        attempt = int(ctx.get("job_try") or 1)
+        log.warning("database unavailable for %s (attempt %d): %s", message_id, attempt, _first_line(exc))
+        raise Retry(defer=backoff(attempt)) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    """Driver messages can quote SQL parameters (bodies, addresses); keep only the first line."""
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+async def _process(deps: WorkerDeps, message_id: str, after_run: int | None) -> str:
     loaded = await deps.txn.run(lambda conn: load_job(conn, message_id, after_run=after_run))
     if loaded is None:
         log.warning("job for unknown message %s", message_id)

@@ -8,7 +8,10 @@ task runs everything queued so far in one transaction in a worker thread, so thi
 one fsync and one hand-off. The caller still returns only after its own writes committed.
 
 An operation that raises would roll back its neighbours' work too, so a failed batch is
-retried one operation per transaction: only the faulty one sees the error.
+retried one operation per transaction: only the faulty one sees the error. When the database
+itself is unavailable (``OperationalError``: locked past the busy timeout, disk, connection)
+every operation gets that error at once; retrying them one by one would only wait out the busy
+timeout once per operation.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 T = TypeVar("T")
 
@@ -66,7 +70,7 @@ class TransactionBatcher:
             with self._engine.begin() as conn:
                 results = [operation(conn) for operation in operations]
         except Exception as exc:
-            if len(operations) == 1:
-                return [(False, exc)]
+            if len(operations) == 1 or isinstance(exc, OperationalError):
+                return [(False, exc)] * len(operations)
             return [self._execute([operation])[0] for operation in operations]
         return [(True, result) for result in results]
