@@ -1,11 +1,12 @@
-"""Ingest throughput: Mailhook's ImprovMX webhook endpoint against a bare Starlette endpoint.
+"""Ingest throughput: Mailhook's ImprovMX webhook endpoint against a bare Starlette endpoint and
+the storage floor (the least work any durable design must do, ``bench/_floor_app.py``).
 
-Both run as one uvicorn process with identical flags, driven by wrk at the same concurrency with
+All run as one uvicorn process with identical flags, driven by wrk at the same concurrency with
 ~10 KB ImprovMX JSON bodies whose message-id is unique per request (none is a duplicate). The
 worker is not running: only ingest (verify → parse → group commit → batched enqueue) is measured.
-Targets are measured alternately (bare, mailhook, bare, mailhook, …) and the median is reported,
-so a slow spell on a shared machine hits both. After the run every accepted delivery is checked
-to be in the database and queued in Redis.
+Targets are measured alternately (bare, floor, mailhook, bare, …) and the median is reported,
+so a slow spell on a shared machine hits all of them. After the run every accepted Mailhook
+delivery is checked to be in the database and queued in Redis.
 
     bench/ingest                      # defaults: 32 connections, 3 × (2 s warm-up + 10 s) per target
     bench/ingest --profile            # plus py-spy runs on the Mailhook process (not measured)
@@ -30,6 +31,8 @@ from bench._profile import summarize
 
 FIXTURE = h.REPO / "tests" / "fixtures" / "improvmx" / "otp.json"
 MARKER = "@@BENCH_ID@@"
+
+TARGETS = ("bare", "floor", "mailhook")
 
 # The issue's target.
 TARGET_RATIO = 0.5
@@ -84,7 +87,21 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--server-cpus", default="0", help="CPU list for the servers when pinning (default 0)")
     p.add_argument("--load-cpus", default="1", help="CPU list for wrk and Redis when pinning (default 1)")
-    p.add_argument("--only", choices=["bare", "mailhook"], help="run one target only")
+    p.add_argument("--only", choices=TARGETS, help="run one target only")
+    p.add_argument("--no-floor", dest="floor", action="store_false", help="skip the storage floor target")
+    p.add_argument(
+        "--bare-app",
+        default="bench._bare_app:app",
+        help="ASGI app (module:attr) of the bare target (default %(default)s)",
+    )
+    p.add_argument(
+        "--floor-app",
+        default="bench._floor_app:app",
+        help="ASGI app of the floor target (default %(default)s; FLOOR_MODE=nosync|nostore via --floor-env)",
+    )
+    p.add_argument(
+        "--floor-env", action="append", default=[], metavar="X=V", help="extra environment for the floor process"
+    )
     p.add_argument(
         "--instrument",
         action="store_true",
@@ -196,18 +213,31 @@ def _integrity(stack: h.MailhookStack, runs: list[dict[str, Any]], connections: 
     }
 
 
+def _wanted(args: argparse.Namespace, target: str) -> bool:
+    if args.only:
+        return args.only == target
+    return args.floor or target != "floor"
+
+
 def _servers(
     args: argparse.Namespace, stack: h.MailhookStack, servers: contextlib.ExitStack, results: dict[str, Any]
-) -> tuple[h.UvicornServer | None, h.UvicornServer | None]:
-    """Start the targets asked for (both pinned alike); they stop when ``servers`` closes."""
-    bare = mailhook = None
-    if args.only in (None, "bare"):
-        bare = h.UvicornServer("bare", "bench._bare_app:app", cpus=args.server_cpus, log_path=stack.root / "bare.log")
-        servers.enter_context(bare)
-    if args.only in (None, "mailhook"):
+) -> dict[str, h.UvicornServer]:
+    """Start the targets asked for (all pinned alike); they stop when ``servers`` closes."""
+    started: dict[str, h.UvicornServer] = {}
+    if _wanted(args, "bare"):
+        started["bare"] = h.UvicornServer(
+            "bare", args.bare_app, env=dict(stack.env), cpus=args.server_cpus, log_path=stack.root / "bare.log"
+        )
+    if _wanted(args, "floor"):
+        # The floor keeps its own SQLite file in the data dir and enqueues to Redis queue "floor".
+        floor_env = {**stack.env, **dict(item.split("=", 1) for item in args.floor_env)}
+        started["floor"] = h.UvicornServer(
+            "floor", args.floor_app, env=floor_env, cpus=args.server_cpus, log_path=stack.root / "floor.log"
+        )
+    if _wanted(args, "mailhook"):
         extra_env = dict(item.split("=", 1) for item in args.env)
         results["mailhook_env"] = {k: v for k, v in {**os.environ, **extra_env}.items() if k.startswith("MAILHOOK_")}
-        mailhook = h.UvicornServer(
+        started["mailhook"] = h.UvicornServer(
             "mailhook",
             "bench._instrumented:create_app" if args.instrument else "service.app:create_app",
             factory=True,
@@ -217,8 +247,9 @@ def _servers(
             extra_args=list(args.mailhook_uvicorn_arg),
             log_path=stack.root / "mailhook.log",
         )
-        servers.enter_context(mailhook)
-    return bare, mailhook
+    for server in started.values():
+        servers.enter_context(server)
+    return started
 
 
 def _finish_mailhook(
@@ -252,28 +283,29 @@ def main(argv: list[str] | None = None) -> int:
         raw_body = improvmx_body(int(args.body_kb * 1024), unique_attachments=args.unique_attachments)
         body = h.BodyTemplate.write(stack.root, "improvmx.json", raw_body, MARKER, "application/json")
         results["body_bytes"] = len(raw_body) + (20 - len(MARKER)) * raw_body.count(MARKER.encode())
-        bare, mailhook = _servers(args, stack, servers, results)
-        known = [s.pid for s in (bare, mailhook) if s] + [stack.redis.process.pid]
+        targets = _servers(args, stack, servers, results)
+        known = [s.pid for s in targets.values()] + [stack.redis.process.pid]
         print(
             f"ingest bench: {args.repeat} × ({args.warmup:g} s warm-up + {args.duration:g} s) per target, "
             f"{args.connections} connections, {results['body_bytes']:,} B bodies, {env['pinning']}",
             flush=True,
         )
-        runs: dict[str, list[dict[str, Any]]] = {t.name: [] for t in (bare, mailhook) if t}
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
         for _ in range(args.repeat):
-            if bare:
-                runs["bare"].append(_measure("bare", bare, bare.base_url + "/hooks/improvmx/x", body, args, known))
-            if mailhook:
-                url = mailhook.base_url + stack.hook_path("improvmx")
-                runs["mailhook"].append(
-                    _measure("mailhook", mailhook, url, body, args, known, instrumented=args.instrument)
+            for name, server in targets.items():
+                # Only Mailhook checks the secret; the others take any, on the same route shape.
+                path = stack.hook_path("improvmx") if name == "mailhook" else "/hooks/improvmx/x"
+                instrumented = args.instrument and name == "mailhook"
+                runs[name].append(
+                    _measure(name, server, server.base_url + path, body, args, known, instrumented=instrumented)
                 )
-        if bare:
-            bare.stop()
+        for name in ("bare", "floor"):
+            if name in targets:
+                targets[name].stop()
         results["runs"] = runs
         results.update({target: _median_run(target_runs) for target, target_runs in runs.items()})
-        if mailhook:
-            _finish_mailhook(args, stack, mailhook, body, results)
+        if "mailhook" in targets:
+            _finish_mailhook(args, stack, targets["mailhook"], body, results)
         _compare(results)
         _attribute(results)
         _report(results)
@@ -347,28 +379,43 @@ def _fmt_cpu(r: dict[str, Any]) -> str:
 
 
 def _compare(results: dict[str, Any]) -> None:
-    """Ratios from the medians of the alternating runs (and per adjacent pair), into ``results``."""
+    """Ratios from the medians of the alternating runs (and per adjacent pair), into ``results``:
+    mailhook/bare (the issue's target), floor/bare (the best a durable design reaches here) and
+    mailhook/floor (how close Mailhook is to that best)."""
     runs = results.get("runs", {})
-    if not runs.get("bare") or not runs.get("mailhook"):
-        return
-    bare_rps = statistics.median(r["rps"] for r in runs["bare"])
-    mh_rps = statistics.median(r["ok_rps"] for r in runs["mailhook"])
-    ratio = mh_rps / bare_rps if bare_rps else 0.0
-    results["ratio"] = round(ratio, 3)
-    pairs = zip(runs["bare"], runs["mailhook"], strict=True)
-    results["ratio_per_run"] = [round(m["ok_rps"] / b["rps"], 3) for b, m in pairs]
-    results["target_met"] = ratio >= TARGET_RATIO and results["mailhook"]["latency_ms"]["p99"] < TARGET_P99_MS
-    bare_us = statistics.median(r["server_cpu_us_per_ok"] for r in runs["bare"])
-    mh_us = statistics.median(r["server_cpu_us_per_ok"] for r in runs["mailhook"])
-    results["server_cpu_us_per_request"] = {"bare": bare_us, "mailhook": mh_us, "ratio": round(bare_us / mh_us, 3)}
+    rps = {name: statistics.median(r["ok_rps"] for r in target_runs) for name, target_runs in runs.items()}
+    cost = {
+        name: statistics.median(r["server_cpu_us_per_ok"] for r in target_runs) for name, target_runs in runs.items()
+    }
+    results["ratios"] = {}
+    for num, den in (("mailhook", "bare"), ("floor", "bare"), ("mailhook", "floor")):
+        if num in rps and den in rps and rps[den]:
+            pairs = zip(runs[den], runs[num], strict=True)
+            results["ratios"][f"{num}/{den}"] = {
+                "throughput": round(rps[num] / rps[den], 3),
+                "per_run": [round(n["ok_rps"] / d["ok_rps"], 3) if d["ok_rps"] else 0.0 for d, n in pairs],
+                "cpu_per_request": round(cost[den] / cost[num], 3) if cost[num] else None,
+            }
+    results["server_cpu_us_per_request"] = cost
+    main = results["ratios"].get("mailhook/bare")
+    if main:
+        results["ratio"] = main["throughput"]
+        results["target_met"] = (
+            main["throughput"] >= TARGET_RATIO and results["mailhook"]["latency_ms"]["p99"] < TARGET_P99_MS
+        )
 
 
 def _report_targets(results: dict[str, Any]) -> None:
-    bare, mh = results.get("bare"), results.get("mailhook")
+    bare, floor, mh = results.get("bare"), results.get("floor"), results.get("mailhook")
     if bare:
         print(
             f"bare endpoint: {bare['rps']:8,.0f} req/s         {_fmt_lat(bare)}  non-2xx {bare['non_2xx']}  "
             f"{_fmt_cpu(bare)}"
+        )
+    if floor:
+        print(
+            f"storage floor: {floor['ok_rps']:8,.0f} deliveries/s  {_fmt_lat(floor)}  non-2xx {floor['non_2xx']}  "
+            f"{_fmt_cpu(floor)}"
         )
     if not mh:
         return
@@ -393,17 +440,28 @@ def _report_targets(results: dict[str, Any]) -> None:
 
 
 def _report_summary(results: dict[str, Any]) -> None:
-    if "ratio" in results:
-        per_run = ", ".join(f"{r:.3f}" for r in results["ratio_per_run"])
-        verdict = "MET" if results["target_met"] else "NOT MET"
-        print(
-            f"ratio mailhook/bare: {results['ratio']:.3f} (per run: {per_run})   "
-            f"target ≥ {TARGET_RATIO} with p99 < {TARGET_P99_MS:g} ms: {verdict}"
+    for name, ratio in results.get("ratios", {}).items():
+        per_run = ", ".join(f"{r:.3f}" for r in ratio["per_run"])
+        line = f"ratio {name + ':':<15} {ratio['throughput']:.3f} (per run: {per_run})"
+        if name == "mailhook/bare":
+            verdict = "MET" if results["target_met"] else "NOT MET"
+            line += f"   target ≥ {TARGET_RATIO} with p99 < {TARGET_P99_MS:g} ms: {verdict}"
+        print(line)
+    cost = results.get("server_cpu_us_per_request", {})
+    if cost:
+        each = ", ".join(f"{name} {us:.0f} µs" for name, us in cost.items() if us is not None)
+        cpu_ratios = ", ".join(
+            f"{name} {r['cpu_per_request']:.3f}"
+            for name, r in results.get("ratios", {}).items()
+            if r["cpu_per_request"]
         )
-        cost = results["server_cpu_us_per_request"]
         print(
-            f"server CPU per request: bare {cost['bare']:.0f} µs, mailhook {cost['mailhook']:.0f} µs "
-            f"(ratio {cost['ratio']:.3f}: the throughput ratio if both were CPU-bound; steadier on a busy box)"
+            f"server CPU per request: {each}"
+            + (
+                f" (ratios {cpu_ratios}: the throughput ratios if all were CPU-bound; steadier on a busy box)"
+                if cpu_ratios
+                else ""
+            )
         )
     noisy = [r["foreign_pct"] for rs in results.get("runs", {}).values() for r in rs]
     if noisy and max(noisy) > 20:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -13,6 +14,10 @@ from service.errors import BadPayload, StorageUnavailable
 from service.inbound import InboundEmail
 from service.providers import Delivery, InboundProvider, get_provider
 from service.state import AppState
+
+# The bytes JSONResponse would render (its json.dumps arguments), from one encoder built once:
+# json.dumps with non-default arguments builds a new encoder on every call.
+_ACCEPTED_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
 
 # Bodies above this are normalised in a thread so one huge delivery cannot stall the event loop.
 _INLINE_PARSE_LIMIT = 256 * 1024
@@ -56,10 +61,8 @@ async def receive(request: Request) -> Response:
     except StorageUnavailable:
         await provider.release_replay(delivery, state.ingest.nonces)
         raise
-    return JSONResponse(
-        {"status": "accepted", "messages": [{"id": r.message_id, "duplicate": r.duplicate} for r in results]},
-        status_code=provider.success_status,
-    )
+    body = {"status": "accepted", "messages": [{"id": r.message_id, "duplicate": r.duplicate} for r in results]}
+    return Response(_ACCEPTED_JSON.encode(body).encode(), provider.success_status, media_type="application/json")
 
 
 async def _normalise(provider: InboundProvider, delivery: Delivery) -> list[InboundEmail]:

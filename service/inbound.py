@@ -14,16 +14,16 @@ from datetime import UTC, datetime
 from email.utils import getaddresses, parsedate_to_datetime
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+# Every pair of Crockford digits, indexed by the 10 bits they encode: 13 lookups make an id,
+# about a third of the cost of 26 single-digit steps (new_id runs once per stored message).
+_PAIRS = [high + low for high in _CROCKFORD for low in _CROCKFORD]
+_PAIR_SHIFTS = tuple(range(120, -1, -10))
 
 
 def new_id() -> str:
     """A 26-character, time-ordered id (ULID layout) so ids sort by arrival in every database."""
     value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
-    chars = []
-    for _ in range(26):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,4 +113,24 @@ def parse_date(value: str | None) -> datetime | None:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):  # a 20-digit year overflows
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if not parsed.tzinfo:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        # Dates are stored in UTC; "31 Dec 9999 23:59 -0100" is past datetime.max there, and failing
+        # at INSERT would fail every delivery committed in the same group commit.
+        parsed.astimezone(UTC)
+    except OverflowError:
+        return None
+    return parsed
+
+
+def from_timestamp(value: float | None) -> datetime | None:
+    """A provider's Unix timestamp as UTC; ``None`` when absent or outside datetime's range (or
+    NaN/Infinity, which Python's JSON reader accepts): metadata we can do without, never a reason
+    to refuse or fail a delivery."""
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, ValueError, OSError):
+        return None

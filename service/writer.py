@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import sqlalchemy.exc
 from sqlalchemy import Engine
 
 from service.blobs import BlobStore
@@ -61,7 +63,7 @@ class GroupCommitWriter:
         if self._task is None:
             raise RuntimeError("writer not started")
         done: asyncio.Future[list[StoreResult]] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(emails, done))
+        self._queue.put_nowait(_Pending(emails, done))  # unbounded: never waits
         return await done
 
     async def _run(self) -> None:
@@ -79,6 +81,11 @@ class GroupCommitWriter:
         try:
             results = await asyncio.to_thread(store_batch, self._engine, self._blobs, emails)
         except Exception as exc:  # driver, disk or our own bug: fail this batch, keep the writer alive
+            if len(batch) > 1 and not _unavailable(exc):
+                # One delivery's rows broke the transaction: store each alone, so only it fails.
+                for pending in batch:
+                    await self._commit([pending])
+                return
             log.warning("storing a batch of %d failed: %s: %s", len(emails), type(exc).__name__, _first_line(exc))
             error = StorageUnavailable("the message store is unavailable; retry later")
             for pending in batch:
@@ -94,6 +101,12 @@ class GroupCommitWriter:
         created = [r.message_id for r in results if not r.duplicate]
         if created and self._on_stored:
             self._on_stored(created)
+
+
+def _unavailable(exc: Exception) -> bool:
+    """The database or disk is the problem (locked, full, gone), not one delivery's content:
+    retrying deliveries one by one would only wait out the busy timeout again for each."""
+    return isinstance(exc, (sqlalchemy.exc.OperationalError, sqlite3.OperationalError, OSError))
 
 
 def _first_line(exc: Exception) -> str:

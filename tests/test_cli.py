@@ -115,4 +115,3 @@ def test_dev_starts_everything_prints_urls_and_stops_on_ctrl_c(tmp_path: Path, s
         process.wait(30)
     assert not port_open("127.0.0.1", port) and not port_open("127.0.0.1", smtp_port)
     assert not port_open("127.0.0.1", redis_port), "Ctrl-C must stop the embedded Redis too"
-

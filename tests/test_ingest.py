@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from redis import Redis
 from sqlmodel import Session, select
+from starlette.responses import JSONResponse
 
 from service.blobs import BlobStore
 from service.db import make_engine
@@ -71,6 +73,14 @@ async def test_improvmx_delivery_with_basic_auth_stores_attachments(
     assert set(by_name) == {"terms.txt", "logo.png"}
     assert by_name["logo.png"].content_id == "logo1" and by_name["logo.png"].disposition == "inline"
     assert BlobStore(settings.blob_dir).read(by_name["terms.txt"].sha256) == b"Terms and conditions apply."
+
+
+async def test_accepted_answer_is_what_jsonresponse_would_send(client: httpx.AsyncClient) -> None:
+    response = await client.post(f"/hooks/improvmx/{IMPROVMX_SECRET}", content=fixture_bytes("improvmx/otp.json"))
+    expected = JSONResponse(response.json())
+    assert response.content == expected.body
+    assert response.headers["content-type"] == expected.headers["content-type"]
+    assert response.headers["content-length"] == expected.headers["content-length"]
 
 
 async def test_any_configured_secret_is_accepted_for_rotation(client: httpx.AsyncClient) -> None:
@@ -173,6 +183,29 @@ async def test_bad_base64_attachment_is_400(client: httpx.AsyncClient) -> None:
     assert response.status_code == 400 and "attachments[0].content" in response.json()["message"]
 
 
+@pytest.mark.parametrize("timestamp", [1e20, 253402300800, -1e13])
+async def test_improvmx_timestamp_out_of_range_is_stored_with_arrival_time(
+    client: httpx.AsyncClient, settings: Settings, timestamp: float
+) -> None:
+    payload = json.loads(fixture_bytes("improvmx/otp.json"))
+    payload["timestamp"] = timestamp
+    response = await client.post(f"/hooks/improvmx/{IMPROVMX_SECRET}", json=payload)
+    assert response.status_code == 200, response.text
+    [message] = _messages(settings)
+    assert abs((message.received_at - datetime.now(UTC)).total_seconds()) < 60
+
+
+async def test_date_past_year_9999_in_utc_does_not_fail_the_delivery(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    payload = json.loads(fixture_bytes("improvmx/otp.json"))
+    payload["date"] = "Fri, 31 Dec 9999 23:59:59 -0100"
+    response = await client.post(f"/hooks/improvmx/{IMPROVMX_SECRET}", json=payload)
+    assert response.status_code == 200, response.text
+    [message] = _messages(settings)
+    assert message.date is None
+
+
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 @pytest.mark.parametrize("path", [f"/hooks/improvmx/{IMPROVMX_SECRET}", "/hooks/improvmx", "/hooks/nosuch/x"])
 async def test_probes_answer_200_without_side_effects(
@@ -194,3 +227,16 @@ async def test_openapi_describes_the_hook_and_health_endpoints(client: httpx.Asy
     assert schema["openapi"].startswith("3.")
     assert {"/hooks/{source}/{secret}", "/hooks/{source}", "/livez", "/readyz"} <= set(schema["paths"])
     assert "413" in schema["paths"]["/hooks/{source}/{secret}"]["post"]["responses"]
+
+
+@pytest.mark.parametrize("stamp", ["99999999999999999999", "9" * 400])
+async def test_proxiedmail_timestamp_out_of_range_is_stored_with_arrival_time(
+    client: httpx.AsyncClient, settings: Settings, stamp: str
+) -> None:
+    payload = json.loads(fixture_bytes("proxiedmail/otp.json"))
+    del payload["receivedAt"]
+    payload["payload"]["timestamp"] = stamp
+    response = await client.post(f"/hooks/proxiedmail/{PROXIEDMAIL_SECRET}", json=payload)
+    assert response.status_code == 200, response.text
+    [message] = _messages(settings)
+    assert abs((message.received_at - datetime.now(UTC)).total_seconds()) < 60

@@ -197,6 +197,8 @@ HOSTILE = Message(
     date="Mon, 1 Jan 99999999999999999999 00:00:00 +0000",  # overflows datetime's C long
     extra_headers=(("Cc", "(" * 5000 + "cc@example.net"),),  # nested comments recurse in getaddresses
 )
+
+
 @pytest.mark.parametrize("provider", ALL)
 async def test_hostile_date_and_address_headers_are_stored_or_400(
     client: httpx.AsyncClient, settings: Settings, provider: str

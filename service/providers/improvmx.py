@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
 from typing import Any
 
 from service.errors import BadPayload
@@ -17,6 +16,7 @@ from service.inbound import (
     Address,
     InboundAttachment,
     InboundEmail,
+    from_timestamp,
     idempotency_key,
     normalise_message_id,
     parse_addresses,
@@ -33,8 +33,9 @@ class ImprovMX(InboundProvider):
     def parse(self, delivery: Delivery) -> list[InboundEmail]:
         data = load_json_object(delivery.body)
         headers = _headers(require(data, "headers", dict))
+        first = _first_values(headers)
         sender = require(data, "from", dict)
-        delivered_to = _first(headers, "delivered-to")
+        delivered_to = first.get("delivered-to")
         to = [_address(item, f"to[{i}]") for i, item in enumerate(optional(data, "to", list) or [])]
         envelope_to = [delivered_to] if delivered_to else [a.address for a in to]
         message_id = normalise_message_id(optional(data, "message-id", str))
@@ -47,13 +48,13 @@ class ImprovMX(InboundProvider):
                 source=delivery.source.name,
                 idempotency_key=idempotency_key(self.name, message_id, ",".join(envelope_to), str(timestamp)),
                 raw_payload=delivery.body,
-                received_at=datetime.fromtimestamp(timestamp, UTC) if timestamp else delivery.received_at,
+                received_at=from_timestamp(timestamp) or delivery.received_at,
                 envelope_from=return_path.get("email") if isinstance(return_path.get("email"), str) else None,
                 envelope_to=envelope_to,
                 header_from=_address(sender, "from"),
                 to=to,
-                cc=parse_addresses(_first(headers, "cc")),
-                reply_to=parse_addresses(_first(headers, "reply-to")),
+                cc=parse_addresses(first.get("cc")),
+                reply_to=parse_addresses(first.get("reply-to")),
                 subject=optional(data, "subject", str),
                 message_id=message_id,
                 date=parse_date(optional(data, "date", str)),
@@ -77,8 +78,12 @@ def _headers(raw: dict[str, Any]) -> list[tuple[str, str]]:
     return pairs
 
 
-def _first(headers: list[tuple[str, str]], name: str) -> str | None:
-    return next((value for key, value in headers if key.lower() == name), None)
+def _first_values(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """The first value of each header by lower-cased name: one pass instead of one per lookup."""
+    first: dict[str, str] = {}
+    for key, value in headers:
+        first.setdefault(key.lower(), value)
+    return first
 
 
 def _address(item: Any, where: str) -> Address:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import UTC, datetime
+from datetime import datetime
 
 from service.errors import BadPayload, Unauthorized
-from service.inbound import InboundAttachment, InboundEmail, idempotency_key, normalise_message_id
+from service.inbound import InboundAttachment, InboundEmail, from_timestamp, idempotency_key, normalise_message_id
 from service.nonces import NonceCache
 from service.providers.base import Delivery, InboundProvider
 from service.providers.forms import (
@@ -127,7 +127,7 @@ def _timestamp(form: Form) -> datetime | None:
     text = form.text("timestamp") or ""
     if not (text.isascii() and text.isdigit() and len(text) <= 12):
         return None
-    return datetime.fromtimestamp(int(text), UTC)
+    return from_timestamp(int(text))
 
 
 def _headers(form: Form, raw_mime: bytes | None) -> list[tuple[str, str]]:

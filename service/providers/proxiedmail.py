@@ -14,6 +14,7 @@ from typing import Any
 from service.errors import BadPayload
 from service.inbound import (
     InboundEmail,
+    from_timestamp,
     idempotency_key,
     normalise_message_id,
     parse_addresses,
@@ -95,8 +96,8 @@ def _received_at(data: dict[str, Any], payload: dict[str, Any], default: datetim
         except ValueError:
             pass
     stamp = payload.get("timestamp")
-    if isinstance(stamp, str) and stamp.isdigit():
-        return datetime.fromtimestamp(int(stamp), UTC)
+    if isinstance(stamp, str) and stamp.isascii() and stamp.isdigit() and len(stamp) <= 20:
+        return from_timestamp(int(stamp)) or default
     return default
 
 

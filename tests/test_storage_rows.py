@@ -1,0 +1,124 @@
+"""The SQLite ingest path builds its INSERT values by hand; they must stay exactly what
+SQLAlchemy would bind, so rows read back through the ORM are the same whichever path wrote them."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy.dialects import sqlite
+
+from service.config import parse_config
+from service.fastinsert import FastInsert, json_name_address_list, json_string_pairs, json_text, sqlite_datetime
+from service.inbound import Address, InboundEmail, new_id, parse_date
+from service.models import Message
+from service.providers import Delivery, get_provider
+from service.storage import MESSAGE_COLUMNS, _message_row, _message_values, _Plan
+from tests.conftest import fixture_bytes
+
+_SOURCE = parse_config("sources: [{name: improvmx, provider: improvmx, secrets: [s-0123456789abcdef]}]").sources[0]
+
+
+def _improvmx_email() -> InboundEmail:
+    [email] = get_provider("improvmx").parse(
+        Delivery(source=_SOURCE, body=fixture_bytes("improvmx/otp.json"), headers={}, query={})
+    )
+    return email
+
+
+def _variants() -> list[InboundEmail]:
+    base = _improvmx_email()
+    minus_eight = timezone(timedelta(hours=-8))
+    return [
+        base,
+        replace(
+            base,
+            cc=[Address('Ünïcode "quoted"', "cc@example.org"), Address(None, "cc2@example.org")],
+            reply_to=[Address(None, "reply@example.org")],
+            auth={"spf": "pass", "dkim": "fail"},
+            defects=["MissingHeaderBodySeparatorDefect"],
+            date=datetime(2020, 2, 13, 13, 44, 12, tzinfo=minus_eight),
+            received_at=datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+            raw_mime=b"From: a@example.org\r\n\r\nhi",
+            header_from=None,
+            headers=[("X-Emoji", "\U0001f600"), ("X-Control", "a\x00b\nc")],
+            envelope_to=[],
+        ),
+        replace(base, date=None, subject=None, text=None, html=None, to=[], provider_event_id="evt-1"),
+        replace(base, date=datetime(5, 1, 2, 3, 4, 5, tzinfo=UTC)),
+    ]
+
+
+@pytest.mark.parametrize("email", _variants(), ids=["improvmx", "everything-set", "sparse", "year-5"])
+def test_message_values_equal_what_sqlalchemy_binds(email: InboundEmail) -> None:
+    plan = _Plan(new_id(), email, "ab" * 32 if email.raw_mime else None, [])
+    row = _message_row(plan.mid, email, plan.raw_sha)
+    row["updated_at"] = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    expected = FastInsert(Message.__table__, sqlite.dialect(), MESSAGE_COLUMNS).rows([row])[0]  # type: ignore[attr-defined]
+    assert _message_values(plan, sqlite_datetime(row["updated_at"])) == expected
+
+
+def test_message_columns_cover_every_column_the_orm_does_not_default() -> None:
+    assert set(Message.__table__.columns.keys()) - set(MESSAGE_COLUMNS) == {"parsed_at"}  # type: ignore[attr-defined]
+
+
+def test_sqlite_datetime_refuses_naive_datetimes_like_sqlalchemy() -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        sqlite_datetime(datetime(2020, 1, 1))
+
+
+def test_sqlite_datetime_converts_other_zones_to_utc() -> None:
+    tokyo = datetime(2020, 1, 1, 9, 0, tzinfo=timezone(timedelta(hours=9)))
+    assert sqlite_datetime(tokyo) == "2020-01-01 00:00:00.000000"
+
+
+_AWKWARD = ["", "plain", 'q"uote\\', "Ünïcode", "\U0001f600", "\ud800 lone surrogate", "ctl\x00\x1f\n\t", "</script>"]
+
+
+def test_json_string_pairs_equal_json_dumps() -> None:
+    pairs = [(a, b) for a in _AWKWARD for b in _AWKWARD]
+    assert json_string_pairs(pairs) == json.dumps([[k, v] for k, v in pairs])
+    assert json_string_pairs([]) == "[]"
+    assert json_string_pairs([("X-Count", 3)]) == json.dumps([["X-Count", 3]])  # type: ignore[list-item]
+
+
+def test_json_name_address_list_equals_json_dumps() -> None:
+    items = [(n, a) for n in [None, *_AWKWARD] for a in _AWKWARD]
+    assert json_name_address_list(items) == json.dumps([{"name": n, "address": a} for n, a in items])
+    assert json_name_address_list([(7, "a@b")]) == json.dumps([{"name": 7, "address": "a@b"}])  # type: ignore[list-item]
+
+
+def test_json_text_of_empty_values() -> None:
+    assert (json_text([]), json_text({}), json_text(())) == ("[]", "{}", "[]")
+
+
+def _reference_id(value: int) -> str:
+    alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+    chars = []
+    for _ in range(26):
+        chars.append(alphabet[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def test_new_id_is_the_crockford_ulid_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    for value in [0, 1, 2**128 - 1, *(secrets.randbits(128) for _ in range(2000))]:
+        monkeypatch.setattr("service.inbound.time.time_ns", lambda v=value: (v >> 80) * 1_000_000)
+        monkeypatch.setattr("service.inbound.secrets.randbits", lambda _bits, v=value: v & (2**80 - 1))
+        assert new_id() == _reference_id(value)
+
+
+def test_new_ids_sort_by_time() -> None:
+    first = new_id()
+    time.sleep(0.002)
+    assert new_id() > first
+
+
+def test_parse_date_drops_dates_past_the_end_of_time_in_utc() -> None:
+    # 23:59 at -01:00 on 31 Dec 9999 is in year 10000 in UTC: storing it would fail the whole batch.
+    assert parse_date("Fri, 31 Dec 9999 23:59:59 -0100") is None
+    assert parse_date("Fri, 31 Dec 9999 23:59:59 +0100") == datetime(9999, 12, 31, 22, 59, 59, tzinfo=UTC)
