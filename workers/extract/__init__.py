@@ -4,7 +4,7 @@ Pure functions, no I/O: callers hand in strings (see ``mime_parts.subject_text_h
 getting them out of a parsed message) and get back the code and the ranked links.
 """
 
-from workers.extract.html_text import html_to_text
+from workers.extract.html_view import html_to_text
 from workers.extract.links import find_links
 from workers.extract.otp import find_code
 

@@ -9,7 +9,8 @@ announce something else ("order #", "gift card code", "error code", "phone").
 from __future__ import annotations
 
 import bisect
-import re
+
+from workers.extract.nocase import NoCase
 
 __all__ = ["Cue", "find_cues"]
 
@@ -23,8 +24,8 @@ def _words(*groups: str) -> str:
 
 # Words that announce a code. No leading word boundary on "code" so compounds such as
 # "Bestätigungscode" or "verificatiecode" count; CJK terms have no word boundaries at all.
-_POSITIVE = re.compile(
-    r"(?i)c[oó]d(?:e|es|ice|igo)\b|\b(?:"
+_POSITIVE = NoCase(
+    r"c[oó]d(?:e|es|ice|igo)\b|\b(?:"
     + _words(
         r"one[-\s]?time otp pass[-\s]?code pin tan security 2fa mfa two[-\s]?(?:factor|step) token senha clave",
         r"temporary\spassword kode kod koodi confirm(?:ation|ación|ação)?",
@@ -53,8 +54,8 @@ _PLAIN_NEGATIVES = _words(
     r"balance payment paid refund usd eur gbp date ip port id no\. nr\. error status diagnostic iban bic swift",
     r"bestellung pedido commande ordine rechnung factura facture fattura",
 )
-_NEGATIVE = re.compile(
-    rf"(?i)(?:\b(?:{_COMPOUND_HEADS})|error)[- ]?(?:code|codes|number|no\.?|#|id)(?!\w)"
+_NEGATIVE = NoCase(
+    rf"(?:\b(?:{_COMPOUND_HEADS})|error)[- ]?(?:code|codes|number|no\.?|#|id)(?!\w)"
     r"|\b(?:account|confirmation)[- ]?(?:number|no\.?|#|id)(?!\w)"
     rf"|\b(?:{_PLAIN_NEGATIVES})(?!\w)|заказ|订单|注文"
 )

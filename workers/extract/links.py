@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from selectolax.lexbor import LexborHTMLParser
+from workers.extract.html_view import read_html
+from workers.extract.nocase import NoCase
 
 __all__ = ["find_links"]
 
@@ -27,8 +28,8 @@ _ENTITY_VALUES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;
 _ASSET_PATH = re.compile(
     r"(?i)\.(?:png|jpe?g|gif|webp|svg|ico|bmp|tiff?|avif|css|js|mjs|woff2?|ttf|otf|eot|map|mp[34]|webm|mov|dtd|xsd)$"
 )
-_UNSUBSCRIBE = re.compile(
-    r"(?i)unsub|opt[-_ ]?out|list-manage|email[-_ ]?preferences|manage[-_ ]?(?:your[-_ ])?(?:email|subscription|"
+_UNSUBSCRIBE = NoCase(
+    r"unsub|opt[-_ ]?out|list-manage|email[-_ ]?preferences|manage[-_ ]?(?:your[-_ ])?(?:email|subscription|"
     r"notification|preferences)|notification[-_ ]settings|abmelden|abbestellen|d[ée]sinscri|d[ée]sabonn|"
     r"darse[-_ ]de[-_ ]baja|cancelar[-_ ]suscripci|disiscriviti|afmelden"
 )
@@ -42,15 +43,15 @@ _SOCIAL_HOSTS = frozenset(
     }
 )  # fmt: skip
 # XML namespaces and DTDs that leak into text parts from raw HTML: never a link to follow.
-_SCHEMA_HOSTS = ("w3.org", "schemas.microsoft.com", "schemas.openxmlformats.org", "purl.org", "xmlns.com")
-_VERIFY_WORDS = re.compile(
-    r"(?i)verif|confirm|activat|magic|log[-_ ]?in|sign[-_ ]?in|signin|sign[-_ ]?up|auth|passwor|reset|recover|"
-    r"invit|accept|validat|one[-_ ]?time|otp|passcode|token|onboard|welcome|claim|bestätig|best%C3%A4tig|"
+_SCHEMA_HOSTS = frozenset({"w3.org", "schemas.microsoft.com", "schemas.openxmlformats.org", "purl.org", "xmlns.com"})
+_VERIFY_WORDS = NoCase(
+    r"verif|confirm|activat|magic|log[-_ ]?in|sign[-_ ]?in|signin|sign[-_ ]?up|auth|passwor|reset|recover|"
+    r"invit|accept|validat|one[-_ ]?time|otp|passcode|token|onboard|welcome|claim|bestätig|best%c3%a4tig|"
     r"anmeld|verifica|confirma|activa|connexion|connecter|valider|inici|accedi|zugang|подтвер|验证|確認|認証"
 )
 _QUERY_SECRET = re.compile(r"(?i)[?&#](?:token|code|key|otp|signature|sig|hash|ticket|nonce)=")
 _LONG_RANDOM = re.compile(r"[A-Za-z0-9_-]{20,}")
-_LOW_VALUE = re.compile(r"(?i)privacy|terms|legal|cookie|/help\b|support|faq|contact|about|careers|press|blog")
+_LOW_VALUE = NoCase(r"privacy|terms|legal|cookie|/help\b|support|faq|contact|about|careers|press|blog")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,8 @@ def _from_text(text: str) -> list[_Found]:
     found: list[_Found] = []
     lines = text.splitlines()
     for index, line in enumerate(lines):
+        if "://" not in line:
+            continue  # cheaper than running the pattern over every line of the mail
         for match in _URL_IN_TEXT.finditer(line):
             url = _trim(_unescape(match.group(0)))
             before = lines[index - 1] if index else ""
@@ -103,19 +106,7 @@ def _from_text(text: str) -> list[_Found]:
 
 def _from_html(html: str) -> list[_Found]:
     """``<a href>`` / ``<area href>`` targets labelled by their visible text (or image alt)."""
-    tree = LexborHTMLParser(html)
-    found: list[_Found] = []
-    for node in tree.css("a[href], area[href]"):
-        href = (node.attributes.get("href") or "").strip()
-        if not href:
-            continue
-        label = (node.text(deep=True, separator=" ") or "").strip()
-        images = node.css("img")
-        alt = " ".join((img.attributes.get("alt") or "") for img in images)
-        # An anchor that is nothing but an image is a logo or a social/footer icon.
-        icon = bool(images) and not label
-        found.append(_Found(href, f"{label} {alt} {node.attributes.get('title') or ''}", icon))
-    return found
+    return [_Found(anchor.href, anchor.label, anchor.icon) for anchor in read_html(html).anchors]
 
 
 def _host(url: str) -> str:
@@ -127,28 +118,35 @@ def _host(url: str) -> str:
     return host.removeprefix("www.")
 
 
-def _is_social(host: str) -> bool:
-    """True for a social network host or any of its subdomains."""
-    return any(host == social or host.endswith("." + social) for social in _SOCIAL_HOSTS)
+def _within(host: str, domains: frozenset[str]) -> bool:
+    """True when ``host`` is one of ``domains`` or a subdomain of one: one set lookup per label."""
+    while host not in domains:
+        dot = host.find(".")
+        if dot < 0:
+            return False
+        host = host[dot + 1 :]
+    return True
 
 
-def _is_wanted(item: _Found) -> bool:
-    """Keep http(s) links that are neither assets, unsubscribe/tracking, nor social footers."""
+def _rank(item: _Found) -> int | None:
+    """The score of an http(s) link worth keeping; ``None`` for assets, unsubscribe/tracking
+    links and social footers."""
     url = item.url
     if not url.lower().startswith(("http://", "https://")):
-        return False
+        return None
     host = _host(url)
-    if not host or any(host == schema or host.endswith("." + schema) for schema in _SCHEMA_HOSTS):
-        return False
+    if not host or _within(host, _SCHEMA_HOSTS):
+        return None
     try:
         path = urlsplit(url).path
     except ValueError:
-        return False
+        return None
     if _ASSET_PATH.search(path) or _UNSUBSCRIBE.search(url):
-        return False
+        return None
     if _UNSUBSCRIBE.search(item.label) and not _VERIFY_WORDS.search(url):
-        return False
-    return not ((item.icon or _is_social(host)) and _score(item) < 3)
+        return None
+    score = _score(item)
+    return None if (item.icon or _within(host, _SOCIAL_HOSTS)) and score < 3 else score
 
 
 def _score(item: _Found) -> int:
@@ -181,9 +179,9 @@ def find_links(text: str | None, html: str | None) -> list[str]:
         found += _from_text(text)
     best: dict[str, tuple[int, int]] = {}
     for position, item in enumerate(found):
-        if not _is_wanted(item):
+        score = _rank(item)
+        if score is None:
             continue
-        score = _score(item)
         previous = best.get(item.url)
         if previous is None:
             best[item.url] = (score, position)

@@ -11,24 +11,39 @@ that never talks about a code gets ``None``, whatever numbers it contains.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from workers.extract.cues import Cue, find_cues
-from workers.extract.html_text import html_to_text, prominent_texts
+from workers.extract.html_view import read_html
 
 __all__ = ["find_code"]
 
 _THRESHOLD = 4
+_NEWLINE = "\n"
 _MAX_SOURCE_CHARS = 200_000
 _WINDOW = 200  # characters of context read on each side of a token
 # CJK text has no spaces: ideographs, kana, hangul and full-width punctuation separate words too.
-_WORD = re.compile(r"[^\s\u3000-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]+")
+_SEPARATORS = r"\s\u3000-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef"
 _CURRENCY_AFTER = re.compile(
     r"(?i)^\s*(?:usd|eur|gbp|chf|jpy|cad|aud|inr|brl|mxn|sek|nok|dkk|pln|rub|cny|rmb|yen|euros?|dollars?)\b"
 )
 _STRIP = ".,;:!?()[]{}<>\"'`*_«»“”‘’„|"
+# A separator, then a whole word (group 1) that, once ``_STRIP`` punctuation is taken off its
+# ends (group 2), has the alphabet and length of some code shape below and holds a digit or is
+# upper case: the only words ``_shape_score`` can accept. One search over a whole source
+# spares a Python call per word; starting at a separator lets ``re`` skip the rest of the text
+# quickly, and possessive runs read each word a bounded number of times. Full-width digits
+# separate words (like the CJK text around them) yet match ``\d``, so they are blanked first.
+_PUNCT = f"[{re.escape(_STRIP)}]*+"
+_WORD_END = f"(?![^{_SEPARATORS}])"
+_CANDIDATE = re.compile(
+    rf"[{_SEPARATORS}]({_PUNCT}(?=[A-Za-z\d-]{{4,27}}+{_PUNCT}{_WORD_END})"
+    rf"([A-Za-z-]*+\d[A-Za-z\d-]*+|[A-Z-]++){_PUNCT}){_WORD_END}"
+)
+_FULLWIDTH_DIGIT = re.compile(r"[\uff10-\uff19]")
 # Each alternative starts only where its run starts, and possessive runs never backtrack: a
 # 1 MB token is scanned once, not once per character (that was quadratic).
 _URLISH = re.compile(
@@ -136,22 +151,35 @@ class _Candidate:
     base: int
 
 
+def _blank(match: re.Match[str]) -> str:
+    return " " * len(match.group(0))
+
+
 def _clean(line: str) -> str:
-    """Blank out quote markers, URLs, e-mail addresses and ``key=value`` pairs, keeping offsets."""
-    line = _QUOTE_PREFIX.sub(lambda m: " " * len(m.group(0)), line)
-    return _URLISH.sub(lambda m: " " * len(m.group(0)), line)
+    """Blank out quote markers, URLs, e-mail addresses and ``key=value`` pairs, keeping offsets.
+
+    Each pattern needs a character most lines lack, so the regexes run only where it is.
+    """
+    if ">" in line:
+        line = _QUOTE_PREFIX.sub(_blank, line)
+    if "@" in line or "=" in line or "://" in line or ("." in line and "www." in line.lower()):
+        line = _URLISH.sub(_blank, line)
+    return line
 
 
-def _candidates(lines: list[_Line]) -> Iterator[_Candidate]:
-    """Every whole word (minus surrounding punctuation) whose shape could be a code."""
-    for index, line in enumerate(lines):
-        for match in _WORD.finditer(line.text):
-            raw = match.group(0)
-            token = raw.strip(_STRIP)
-            base = _shape_score(token, raw)
-            if base is None:
-                continue
-            start = match.start() + raw.index(token)
+def _candidates(lines: list[str]) -> Iterator[_Candidate]:
+    """Every whole word (minus surrounding punctuation) whose shape could be a code.
+
+    The lines are searched as one text that starts with a separator; no word spans a newline.
+    """
+    starts = list(itertools.accumulate((len(line) + 1 for line in lines), initial=1))
+    text = _FULLWIDTH_DIGIT.sub(" ", _NEWLINE + _NEWLINE.join(lines))
+    for match in _CANDIDATE.finditer(text):
+        token = match.group(2)
+        base = _shape_score(token, match.group(1))
+        if base is not None:
+            index = bisect.bisect_right(starts, match.start(2)) - 1
+            start = match.start(2) - starts[index]
             yield _Candidate(token, index, start, start + len(token), base)
 
 
@@ -225,14 +253,10 @@ def _score(lines: list[_Line], cand: _Candidate, bonus: int) -> int | None:
     return score
 
 
-def _sources(subject: str | None, text: str | None, html: str | None) -> list[list[_Line]]:
+def _sources(subject: str | None, text: str | None, html_text: str) -> list[list[str]]:
     """The subject, the plain text and the text of the HTML, each as cleaned lines."""
-    sources: list[str] = [subject.replace("\n", " ") if subject else ""]
-    if text:
-        sources.append(text[:_MAX_SOURCE_CHARS])
-    if html:
-        sources.append(html_to_text(html[:_MAX_SOURCE_CHARS]))
-    return [[_Line(_clean(line)) for line in source.splitlines()] for source in sources if source]
+    sources = [subject.replace("\n", " ") if subject else "", text[:_MAX_SOURCE_CHARS] if text else "", html_text]
+    return [[_clean(line) for line in source.splitlines()] for source in sources if source]
 
 
 def find_code(subject: str | None, text: str | None, html: str | None) -> str | None:
@@ -241,12 +265,13 @@ def find_code(subject: str | None, text: str | None, html: str | None) -> str | 
     Forwarded mail needs no special case: the original body, its headers included, is
     part of the text and is scored like any other lines.
     """
-    prominent = prominent_texts(html[:_MAX_SOURCE_CHARS]) if html else set()
+    view = read_html(html[:_MAX_SOURCE_CHARS] if html else "")
     subject_polarity = _Line(subject or "").last_polarity()
     best: dict[str, int] = {}  # insertion order = order of first appearance, used for ties
-    for lines in _sources(subject, text, html):
-        for cand in _candidates(lines):
-            score = _score(lines, cand, subject_polarity + (cand.token in prominent))
+    for source in _sources(subject, text, view.text):
+        lines = [_Line(line) for line in source]
+        for cand in _candidates(source):
+            score = _score(lines, cand, subject_polarity + (cand.token in view.prominent))
             if score is not None:
                 best[cand.token] = max(score, best.get(cand.token, score))
     if not best:
