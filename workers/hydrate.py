@@ -44,8 +44,9 @@ async def hydrate(job: JobRun) -> None:
         return
     parsed = await _parse(job.deps.blobs, message)
     rows: list[dict[str, Any]] = []
-    if not job.attachments:
-        rows = await asyncio.to_thread(_attachment_rows, job.deps.blobs, message.id, parsed.get("attachments", []))
+    items = parsed.get("attachments", [])
+    if items and not job.attachments:  # blob writes fsync: off the event loop
+        rows = await asyncio.to_thread(_attachment_rows, job.deps.blobs, message.id, items)
         job.attachments = [Attachment(**row) for row in rows]
     values = {
         "text": parsed.get("text"),
