@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from workers.extract import find_links
+from workers.extract.nocase import NoCase
 
 VERIFY = "https://app.example.com/verify-email?token=Zq81xLm0Pa9dQe4Rt7YuIo2&uid=42"
 
@@ -96,3 +101,30 @@ def test_empty_inputs() -> None:
     assert find_links(None, None) == []
     assert find_links("", "") == []
     assert find_links("no links here", "<p>none</p>") == []
+
+
+def test_labels_and_urls_match_in_any_case() -> None:
+    html = (
+        '<a href="https://x.example/a/Zq8Lm3Nx7Rt2Vb5Kw9Hy4">READ MORE</a>'
+        '<a href="https://x.example/CONFIRM/1">Open</a>'
+        '<a href="https://x.example/b">BESTÄTIGEN</a>'
+        '<a href="https://x.example/OPT-OUT">Stop</a>'
+    )
+    assert find_links(None, html) == [
+        "https://x.example/CONFIRM/1",
+        "https://x.example/b",
+        "https://x.example/a/Zq8Lm3Nx7Rt2Vb5Kw9Hy4",
+    ]
+
+
+@pytest.mark.parametrize("text", ["Sign IN here", "SİGN in", "ſign-in", "Anmeldung", "no match", "", "x" * 300])
+def test_nocase_matches_as_ignorecase_does(text: str) -> None:
+    words = r"sign[-_ ]?in|anmeld|log[-_ ]?in"
+    expected = [match.span() for match in re.finditer(words, text, re.IGNORECASE)]
+    assert [match.span() for match in NoCase(words).finditer(text)] == expected
+    assert (NoCase(words).search(text) is None) == (not expected)
+
+
+def test_nocase_refuses_upper_case_patterns() -> None:
+    with pytest.raises(ValueError, match="lower case"):
+        NoCase(r"\S+code")

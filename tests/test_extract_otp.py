@@ -7,8 +7,9 @@ import email.message
 import email.policy
 
 import pytest
+from selectolax.lexbor import LexborHTMLParser
 
-from workers.extract import find_code, html_to_text
+from workers.extract import find_code, find_links, html_to_text, html_view
 from workers.extract.mime_parts import subject_text_html
 
 POSITIVES = [
@@ -45,6 +46,9 @@ POSITIVES = [
     pytest.param(None, "Your temporary password is: Xa9mP2qL", None, "Xa9mP2qL", id="mixed-case-alnum"),
     pytest.param(None, "Ваш код подтверждения: 4821", None, "4821", id="russian"),
     pytest.param(None, "인증번호 [123456]을 입력하세요", None, "123456", id="korean-brackets"),
+    pytest.param(None, "認証コード：482913（１０分間有効）", None, "482913", id="japanese-full-width-note"),
+    pytest.param(None, "Your VERIFICATION code: 4821", None, "4821", id="upper-case-cue"),
+    pytest.param(None, "Votre Code de Vérification : 558120", None, "558120", id="capitalised-cue-non-ascii"),
     pytest.param(None, "Your verification code for order 12345 is 678901", None, "678901", id="past-order-number"),
     pytest.param(
         "Confirm your email address",
@@ -145,6 +149,42 @@ def test_html_to_text_keeps_blocks_drops_head_script_style() -> None:
 def test_html_to_text_handles_deep_nesting() -> None:
     html = "<div>" * 5000 + "deep 424242" + "</div>" * 5000
     assert "deep 424242" in html_to_text(html)
+
+
+def test_html_to_text_collapses_spaces_within_lines() -> None:
+    html = "<p>a \u00a0\u200b b\tc  d e</p><pre>x   y</pre>"
+    assert html_to_text(html).splitlines() == ["a b c d e", "", "x y"]
+
+
+def test_code_set_apart_in_a_skipped_element_still_counts_as_prominent() -> None:
+    """``<object>`` and ``<svg>`` content is not read as text, yet a code set apart in it is
+    prominent, which breaks a tie between two equally announced tokens."""
+    text = "Your code is 482913\nYour code is 913482"
+    assert find_code(None, text, None) == "482913"
+    assert find_code(None, text, "<p>x</p><object><b>913482</b></object>") == "913482"
+    assert find_code(None, text, "<p>x</p><svg><b>913482</b></svg>") == "913482"
+
+
+def test_full_width_digits_separate_words_as_cjk_text_does() -> None:
+    assert find_code(None, "Your code is ４８２９１３", None) is None
+    assert find_code(None, "Your code is AB１２CD 482913", None) is None
+
+
+def test_html_is_parsed_once_for_both_extractors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``extract_otp`` and ``extract_links`` read the same body one after the other."""
+    parses: list[str] = []
+    real = html_view.LexborHTMLParser
+
+    def counting(html: str) -> LexborHTMLParser:
+        parses.append(html)
+        return real(html)
+
+    monkeypatch.setattr(html_view, "LexborHTMLParser", counting)
+    html = "<p>Your verification code is <b>271828</b></p><a href='https://x.example/verify?t=1'>Verify</a>"
+    assert find_code("Sign in", None, html) == "271828"
+    assert find_links(None, html) == ["https://x.example/verify?t=1"]
+    assert html_to_text(html) == "Your verification code is 271828\n\nVerify"
+    assert parses == [html]
 
 
 def test_subject_text_html_skips_attachments() -> None:

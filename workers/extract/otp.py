@@ -173,7 +173,9 @@ def _candidates(lines: list[str]) -> Iterator[_Candidate]:
     The lines are searched as one text that starts with a separator; no word spans a newline.
     """
     starts = list(itertools.accumulate((len(line) + 1 for line in lines), initial=1))
-    text = _FULLWIDTH_DIGIT.sub(" ", _NEWLINE + _NEWLINE.join(lines))
+    text = _NEWLINE + _NEWLINE.join(lines)
+    if not text.isascii():  # full-width digits are not, and most mail is
+        text = _FULLWIDTH_DIGIT.sub(" ", text)
     for match in _CANDIDATE.finditer(text):
         token = match.group(2)
         base = _shape_score(token, match.group(1))
