@@ -246,3 +246,11 @@ async def test_a_locked_database_retries_the_job_instead_of_failing_it(
     assert worker.jobs_retried >= 1 and worker.jobs_failed == 0
     assert _message(settings, message_id).status == "processed"
     assert len(slack.posts) == 1
+
+
+def test_the_sweeper_cron_runs_in_a_long_lived_worker_but_not_in_a_burst(settings: Settings) -> None:
+    from workers.main import worker_settings
+
+    [sweep] = worker_settings(settings)["cron_jobs"]
+    assert sweep.name.endswith("sweep_pending") and sweep.second == {0, 30}
+    assert worker_settings(settings, burst=True)["cron_jobs"] == []

@@ -53,7 +53,9 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any
 
     return {
         "functions": [func(process_message, name="process_message", max_tries=ARQ_MAX_TRIES)],  # type: ignore[arg-type]
-        "cron_jobs": [cron(sweep_pending, second={0, 30}, run_at_startup=False, unique=True)],  # type: ignore[arg-type]
+        # A burst worker drains the queue and exits (tests, benchmarks, one-off catch-up): the
+        # start-up sweep covers it, and a cron firing mid-burst would only add a stray job.
+        "cron_jobs": [] if burst else [cron(sweep_pending, second={0, 30}, run_at_startup=False, unique=True)],  # type: ignore[arg-type]
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
