@@ -41,3 +41,10 @@ def uvicorn_log_config() -> dict[str, object]:
         handler["filters"] = ["redact"]
     config["handlers"] = handlers
     return config
+
+
+def first_line(exc: BaseException) -> str:
+    """A driver error for the log: database drivers quote SQL parameters (bodies, addresses) in
+    their messages after the first line, so only that line is kept, and bounded."""
+    text = str(exc)
+    return text.splitlines()[0][:200] if text else type(exc).__name__

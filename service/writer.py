@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from service.blobs import BlobStore
 from service.errors import StorageUnavailable
 from service.inbound import InboundEmail
+from service.logs import first_line
 from service.storage import StoreResult, store_batch
 
 log = logging.getLogger("mailhook.writer")
@@ -86,7 +87,7 @@ class GroupCommitWriter:
                 for pending in batch:
                     await self._commit([pending])
                 return
-            log.warning("storing a batch of %d failed: %s: %s", len(emails), type(exc).__name__, _first_line(exc))
+            log.warning("storing a batch of %d failed: %s: %s", len(emails), type(exc).__name__, first_line(exc))
             error = StorageUnavailable("the message store is unavailable; retry later")
             for pending in batch:
                 if not pending.done.done():
@@ -107,8 +108,3 @@ def _unavailable(exc: Exception) -> bool:
     """The database or disk is the problem (locked, full, gone), not one delivery's content:
     retrying deliveries one by one would only wait out the busy timeout again for each."""
     return isinstance(exc, (sqlalchemy.exc.OperationalError, sqlite3.OperationalError, OSError))
-
-
-def _first_line(exc: Exception) -> str:
-    """Driver messages can quote SQL parameters (bodies, addresses); keep only the first line."""
-    return str(exc).splitlines()[0][:200] if str(exc) else ""

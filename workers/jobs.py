@@ -11,6 +11,7 @@ from typing import Any
 from arq import Retry
 from sqlalchemy.exc import OperationalError
 
+from service.logs import first_line
 from service.models import MessageStatus
 from service.storage import pending_message_ids
 from workers.deps import WorkerDeps
@@ -41,13 +42,8 @@ async def process_message(ctx: dict[str, Any], message_id: str, after_run: int |
         return await _process(ctx["deps"], message_id, after_run)
     except OperationalError as exc:
         attempt = int(ctx.get("job_try") or 1)
-        log.warning("database unavailable for %s (attempt %d): %s", message_id, attempt, _first_line(exc))
+        log.warning("database unavailable for %s (attempt %d): %s", message_id, attempt, first_line(exc))
         raise Retry(defer=backoff(attempt)) from None
-
-
-def _first_line(exc: BaseException) -> str:
-    """Driver messages can quote SQL parameters (bodies, addresses); keep only the first line."""
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
 async def _process(deps: WorkerDeps, message_id: str, after_run: int | None) -> str:
