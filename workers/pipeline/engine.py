@@ -66,8 +66,9 @@ async def run_pipeline(job: JobRun, pipeline: Pipeline, route: str | None, *, la
     if run is None:
         run = job.runs[pipeline.name] = RunState(pipeline.name, route)
     run.status = "running"
-    ctx = StepContext(message=job.message, deps=job.deps, pipeline=pipeline.name, route=route)
-    ctx.attachments = job.attachments
+    ctx = StepContext(
+        message=job.message, deps=job.deps, pipeline=pipeline.name, route=route, attachments=job.attachments
+    )
     unsaved: list[StepRecord] = []
     outcome = RunOutcome("succeeded")
     for position, step in enumerate(pipeline.steps):
