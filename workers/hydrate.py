@@ -74,6 +74,7 @@ async def _parse(blobs: BlobStore, message: Message) -> dict[str, Any]:
 
 def _attachment_rows(blobs: BlobStore, message_id: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Attachment rows, content written (and fsynced) to the blob store before any commit."""
+    digests = blobs.put_many([item["data"] for item in items])
     return [
         {
             "message_id": message_id,
@@ -81,11 +82,11 @@ def _attachment_rows(blobs: BlobStore, message_id: str, items: list[dict[str, An
             "filename": item["filename"],
             "content_type": item["content_type"],
             "size": len(item["data"]),
-            "sha256": blobs.put(item["data"]),
+            "sha256": digest,
             "content_id": item["content_id"],
             "disposition": item["disposition"],
         }
-        for position, item in enumerate(items)
+        for position, (item, digest) in enumerate(zip(items, digests, strict=True))
     ]
 
 
