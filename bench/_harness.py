@@ -195,8 +195,38 @@ def http_json(url: str, *, method: str = "GET", timeout_s: float = 5.0) -> Any:
         return json.loads(response.read())
 
 
+class ServerProcess:
+    """Stopping a benchmarked server process: SIGTERM (uvicorn and ``mailhook smtp`` run their
+    shutdown, so the writer and enqueuer flush), wait, kill if it hangs. Subclasses set
+    ``process`` in ``start`` and return themselves from ``__enter__``."""
+
+    process: subprocess.Popen[bytes] | None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def stop(self, timeout_s: float = 15.0) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        code = self.process.returncode
+        self.process = None
+        return code
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 @dataclass
-class UvicornServer:
+class UvicornServer(ServerProcess):
     """One uvicorn process (no workers supervisor) serving ``app``, identical flags for every target.
 
     ``app`` is an import string; ``factory=True`` calls it (``service.app:create_app``).
@@ -258,31 +288,8 @@ class UvicornServer:
             raise
         return self
 
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def stop(self, timeout_s: float = 15.0) -> int | None:
-        """SIGTERM (uvicorn runs lifespan shutdown: the writer and enqueuer flush), then wait."""
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        code = self.process.returncode
-        self.process = None
-        return code
-
     def __enter__(self) -> UvicornServer:
         return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _ticks() -> int:

@@ -36,7 +36,6 @@ import http.client
 import json
 import os
 import re
-import signal
 import smtplib
 import socket
 import statistics
@@ -93,9 +92,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 # --------------------------------------------------------------------------- servers
 
 
-def write_config(stack: h.MailhookStack) -> None:
+def write_config(stack: h.MailhookStack, connections: int) -> None:
+    """All load sessions come from 127.0.0.1, as from one sending MTA's pool: the per-IP session
+    cap (default 20) must admit every one of them."""
     lines = stack.config_path.read_text().rstrip("\n").splitlines()
     lines += ["smtp:", f"  domains: [{DOMAIN}]", "  hostname: mx.bench.example.net"]
+    lines += [f"  max_connections: {connections + 8}", f"  max_connections_per_ip: {connections + 8}"]
     stack.config_path.write_text("\n".join(lines) + "\n")
 
 
@@ -116,7 +118,7 @@ def raw_server(stack: h.MailhookStack, args: argparse.Namespace, name: str) -> h
 
 
 @dataclass
-class SmtpServer:
+class SmtpServer(h.ServerProcess):
     """``mailhook smtp`` as its own process; ready once it greets with 220."""
 
     name: str
@@ -144,30 +146,8 @@ class SmtpServer:
         self.stop()
         raise RuntimeError("mailhook smtp did not answer 220 in time")
 
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def stop(self, timeout_s: float = 15.0) -> int | None:
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        code = self.process.returncode
-        self.process = None
-        return code
-
     def __enter__(self) -> SmtpServer:
         return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 # --------------------------------------------------------------------------- throughput
@@ -494,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     if busy > 20:
         print(f"bench: warning: other processes use {busy:.0f}% of a core right now", file=sys.stderr)
     with h.MailhookStack(sources={"raw": "raw"}, redis_cpus=args.load_cpus, keep=args.keep) as stack:
-        write_config(stack)
+        write_config(stack, args.connections)
         env = h.environment(stack.root)
         env["aiosmtpd"] = h._version("aiosmtpd")
         env["aiosmtplib"] = h._version("aiosmtplib")
