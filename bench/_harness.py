@@ -464,10 +464,10 @@ class MailhookStack:
 
     def start(self) -> MailhookStack:
         sys.path.insert(0, str(REPO))
-        from service.db import make_engine
-        from service.embedded_redis import EmbeddedRedis
-        from service.migrate import upgrade
+        from service.cli.embedded_redis import EmbeddedRedis
         from service.settings import Settings
+        from service.store.db import make_engine
+        from service.store.migrate import upgrade
 
         self.redis = EmbeddedRedis(self.root / "redis").start()
         assert self.redis.process is not None

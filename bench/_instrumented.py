@@ -1,6 +1,6 @@
 """``create_app`` with diagnostics, for ``bench/ingest --instrument`` only (never used in production).
 
-Wraps ``service.writer.store_batch`` to record group-commit batch sizes and durations, runs an
+Wraps ``service.ingest.writer.store_batch`` to record group-commit batch sizes and durations, runs an
 event-loop lag probe, and adds two routes: ``POST /_bench/reset`` and ``GET /_bench/stats``.
 Mailhook's code is unchanged; only the name the writer calls is re-bound in this process.
 
@@ -29,11 +29,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-import service.writer as writer_module
+import service.ingest.writer as writer_module
 from service.app import create_app as _create_app
 from service.inbound import new_id
-from service.ingest import Ingestor
-from service.storage import StoreResult
+from service.ingest.ingestor import Ingestor
+from service.store.messages import StoreResult
 
 _STATS: dict[str, list[float]] = {"batch": [], "store_ms": [], "lag_ms": [], "gc0": [], "gc1": [], "gc2": []}
 _gc_started = [0.0]

@@ -1,6 +1,6 @@
 """The arq baseline for bench/pipeline: a worker whose ``process_message`` does nothing.
 
-It takes every queue-facing setting from ``workers.main.worker_settings`` (the same function
+It takes every queue-facing setting from ``workers.main.WorkerSettings`` (the same function
 ``mailhook worker`` builds its ``Worker`` from): Redis, queue name, ``max_jobs``
 (``MAILHOOK_WORKER_MAX_JOBS``), ``poll_delay``, ``keep_result``, burst mode and the per-function
 ``max_tries``. It leaves out what would need Mailhook's database and config (start-up hook,
@@ -25,7 +25,7 @@ from arq.worker import Worker
 
 from service.logs import configure_logging
 from service.settings import Settings
-from workers.main import ARQ_MAX_TRIES, worker_settings
+from workers.main import ARQ_MAX_TRIES, WorkerSettings
 
 #: What is copied from the real worker's settings; everything that decides arq's per-job cost.
 SHARED = ("redis_settings", "queue_name", "max_jobs", "poll_delay", "keep_result", "burst", "handle_signals")
@@ -57,7 +57,7 @@ def _floor_job(slack_url: str, body_bytes: int) -> Any:
 
 
 def noop_settings(settings: Settings, *, burst: bool = True) -> dict[str, Any]:
-    real = worker_settings(settings, burst=burst)
+    real = WorkerSettings(settings, burst=burst).as_kwargs()
     options = {key: real[key] for key in SHARED}
     floor_url = os.environ.get("MAILHOOK_BENCH_FLOOR_SLACK_URL")
     job = _floor_job(floor_url, int(os.environ["MAILHOOK_BENCH_FLOOR_BYTES"])) if floor_url else noop

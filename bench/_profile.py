@@ -42,14 +42,17 @@ BUCKETS: list[tuple[str, list[tuple[str, ...]]]] = [
         [("store_batch", "<sql-exec>"), ("store_batch", "do_execute"), ("store_batch", "do_executemany")],
     ),
     ("commit thread: SQLAlchemy other (bind/result processing, begin, pool)", [("store_batch", "sqlalchemy/")]),
-    ("commit thread: blob store (sha256, exists, write+fsync)", [("store_batch", "service/blobs.py")]),
+    ("commit thread: blob store (sha256, exists, write+fsync)", [("store_batch", "service/store/blobs.py")]),
     ("commit thread: store_batch own code (row dicts, ids)", [("store_batch",)]),
     ("thread-pool hand-off (to_thread, futures)", [("concurrent/futures",), ("threading.py",)]),
     ("pydantic", [("pydantic",)]),
     ("request: json.loads of the body", [("load_json_object",)]),
     ("request: ImprovMX parse / normalise (rest)", [("service/providers/",), ("service/inbound.py",)]),
     ("Redis: batched enqueue (Lua, redis-py, arq serialize)", [("service/queue.py",), ("redis/",), ("arq/",)]),
-    ("group-commit writer / ingest (asyncio futures, queue)", [("service/writer.py",), ("service/ingest.py",)]),
+    (
+        "group-commit writer / ingest (asyncio futures, queue)",
+        [("service/ingest/writer.py",), ("service/ingest/ingestor.py",)],
+    ),
     ("request: auth, read_body, handler glue", [("service/",)]),
     ("response: JSONResponse render", [("responses.py",)]),
     ("Starlette routing / request objects", [("starlette/",)]),
@@ -88,7 +91,7 @@ _FRAME = re.compile(r"\((?P<file>[^()]+\.py):(?P<line>\d+)\)$")
 
 @functools.lru_cache(maxsize=4096)
 def _source_line(file: str, line: int) -> str:
-    """The line a frame points at, for frames in this repo (``service/storage.py:132``)."""
+    """The line a frame points at, for frames in this repo (``service/store/messages.py:132``)."""
     path = REPO / file
     with contextlib.suppress(OSError, IndexError):
         return path.read_text().splitlines()[line - 1]

@@ -5,9 +5,9 @@ One round, per ``MAILHOOK_WORKER_MAX_JOBS`` value asked for:
 
 * **no-op**: N jobs in Mailhook's job format (``JobQueue.enqueue_many``) are queued, then
   ``bench/_noop_worker.py`` (arq ``Worker`` with the queue settings of ``workers.main
-  .worker_settings``, a function that returns at once) drains them in burst mode.
+  .WorkerSettings``, a function that returns at once) drains them in burst mode.
 * **pipeline**: N raw-MIME messages (~20 KB OTP mail, unique Message-ID each) are stored into a
-  fresh copy of a migrated SQLite DB with ``service.storage.store_batch`` (emails built by the real
+  fresh copy of a migrated SQLite DB with ``service.store.messages.store_batch`` (emails built by the real
   ``raw`` provider, as ``POST /hooks/raw/…`` would), their jobs queued with ``enqueue_many``, then
   ``mailhook worker --burst`` drains them; Slack is a local fake (``bench/_fake_slack.py``).
 
@@ -216,11 +216,11 @@ async def _enqueue(redis_url: str, queue_name: str, ids: list[str], chunk: int =
 def store_messages(db: Path, data_dir: Path, template: bytes, n: int, tag: str, *, batch: int = 256) -> list[str]:
     """N unique raw-MIME messages stored as the ``raw`` source would (provider parse + group commit
     ``store_batch``, ``batch`` per transaction); returns their message ids."""
-    from service.blobs import BlobStore
     from service.config import SourceConfig
-    from service.db import make_engine
     from service.providers import Delivery, get_provider
     from service.settings import Settings
+    from service.store.blobs import BlobStore
+    from service.store.db import make_engine
 
     settings = Settings(database_url=f"sqlite:///{db}", data_dir=data_dir)
     engine = make_engine(settings)
@@ -231,7 +231,7 @@ def store_messages(db: Path, data_dir: Path, template: bytes, n: int, tag: str, 
     query = {"to": RECIPIENT}
     ids: list[str] = []
     try:
-        from service.storage import store_batch
+        from service.store.messages import store_batch
 
         for start in range(0, n, batch):
             emails = []

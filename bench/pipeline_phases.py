@@ -77,7 +77,7 @@ def instrument() -> None:
     import workers.steps.slack as slack
 
     _wrap(jobs, "load_job", "DB: load_job (message, attachments, runs; mark processing)")
-    from service.blobs import BlobStore
+    from service.store.blobs import BlobStore
 
     _wrap(BlobStore, "read", "hydrate: read raw MIME blob")
     _wrap(hydrate, "parse_mime", "hydrate: parse_mime")
@@ -145,10 +145,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _run(stack: h.MailhookStack, ids: list[str], warm: int) -> tuple[float, float, dict[str, int], int]:
-    from service.blobs import BlobStore
     from service.config import ConfigHolder
-    from service.db import make_engine
     from service.settings import Settings
+    from service.store.blobs import BlobStore
+    from service.store.db import make_engine
     from workers.deps import WorkerDeps
     from workers.jobs import process_message
 

@@ -5,7 +5,7 @@ and SQLite setting. A diagnostic for the ingest benchmark's profile, not a targe
     .venv/bin/python -m bench.store_micro --batches 32 --messages 3200 --variants baseline
 
 Variants change only what the variant names (extra PRAGMAs run after Mailhook's own, or the kept
-raw payload); the code under test is ``service.storage.store_batch`` on ``service.db.make_engine``.
+raw payload); the code under test is ``service.store.messages.store_batch`` on ``service.store.db.make_engine``.
 """
 
 # ruff: noqa: T201 (a benchmark is a command-line report: printing is its output)
@@ -87,10 +87,10 @@ def _emails(count: int, body_kb: float, raw: str | None) -> list[Any]:
 
 
 def run_variant(name: str, batch: int, messages: int, body_kb: float) -> dict[str, Any]:
-    from service.blobs import BlobStore
-    from service.db import make_engine
     from service.settings import Settings
-    from service.storage import store_batch
+    from service.store.blobs import BlobStore
+    from service.store.db import make_engine
+    from service.store.messages import store_batch
 
     spec = VARIANTS[name]
     with h.MailhookStack() as stack:

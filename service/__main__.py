@@ -1,5 +1,5 @@
 """``python -m service`` is the same as the ``mailhook`` command."""
 
-from service.cli import main
+from service.cli.main import main
 
 main()

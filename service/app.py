@@ -9,7 +9,9 @@ from starlette.applications import Starlette
 
 from service.config import ConfigHolder
 from service.errors import EXCEPTION_HANDLERS
-from service.ingest import Ingestor, freeze_startup_objects
+from service.ingest.ingestor import Ingestor
+from service.process import freeze_startup_objects
+from service.providers import PROVIDERS
 from service.reload import install_sighup_reload
 from service.routes import ROUTES
 from service.sentry import init_sentry
@@ -28,7 +30,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         ingestor = Ingestor(settings)
-        app.state.mailhook = AppState(settings=settings, config=ConfigHolder.load(settings.config), ingest=ingestor)
+        app.state.mailhook = AppState(
+            settings=settings, config=ConfigHolder.load(settings.config, providers=PROVIDERS), ingest=ingestor
+        )
         install_sighup_reload(app.state.mailhook.config)
         await ingestor.start()
         freeze_startup_objects()

@@ -9,12 +9,12 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 
 from service.smtp.config import SmtpConfig
 
@@ -51,11 +51,12 @@ class SourceConfig(_Strict):
 
     @field_validator("provider")
     @classmethod
-    def _known_provider(cls, value: str) -> str:
-        from service.providers import PROVIDERS  # late: providers import this module
-
-        if value not in PROVIDERS:
-            raise ValueError(f"unknown provider {value!r}; known: {', '.join(sorted(PROVIDERS))}")
+    def _known_provider(cls, value: str, info: ValidationInfo) -> str:
+        # The registry is passed in by the loader (``providers=``): providers import this module,
+        # so the config cannot import them. Processes that serve no hooks (the worker) pass none.
+        known: Collection[str] | None = (info.context or {}).get("providers")
+        if known is not None and value not in known:
+            raise ValueError(f"unknown provider {value!r}; known: {', '.join(sorted(known))}")
         return value
 
     @field_validator("secrets")
@@ -143,7 +144,15 @@ def _expand_values(node: Any, environ: dict[str, str] | None) -> Any:
     return node
 
 
-def parse_config(text: str, *, origin: str = "<config>", environ: dict[str, str] | None = None) -> AppConfig:
+def parse_config(
+    text: str,
+    *,
+    origin: str = "<config>",
+    environ: dict[str, str] | None = None,
+    providers: Collection[str] | None = None,
+) -> AppConfig:
+    """Validate a config file's text. ``providers`` (the registry's names) lets every source's
+    ``provider:`` be checked; pass ``PROVIDERS`` from ``service.providers`` wherever hooks are served."""
     try:
         data: Any = _expand_values(yaml.safe_load(text), environ) or {}
     except yaml.YAMLError as exc:
@@ -151,12 +160,14 @@ def parse_config(text: str, *, origin: str = "<config>", environ: dict[str, str]
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: the top level must be a mapping of sections")
     try:
-        return AppConfig.model_validate(data)
+        return AppConfig.model_validate(data, context={"providers": providers})
     except ValidationError as exc:
         raise ConfigError(format_validation_error(origin, exc)) from None
 
 
-def load_config(path: Path, *, environ: dict[str, str] | None = None) -> AppConfig:
+def load_config(
+    path: Path, *, environ: dict[str, str] | None = None, providers: Collection[str] | None = None
+) -> AppConfig:
     """Read and validate the file; a missing file means "no sources yet", not an error."""
     if not path.exists():
         return AppConfig()
@@ -164,7 +175,7 @@ def load_config(path: Path, *, environ: dict[str, str] | None = None) -> AppConf
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    return parse_config(text, origin=str(path), environ=environ)
+    return parse_config(text, origin=str(path), environ=environ, providers=providers)
 
 
 def format_validation_error(origin: str, exc: ValidationError) -> str:
@@ -178,18 +189,19 @@ def format_validation_error(origin: str, exc: ValidationError) -> str:
 class ConfigHolder:
     """The config in force. ``reload`` swaps it atomically; a broken file leaves the old one."""
 
-    def __init__(self, path: Path, current: AppConfig) -> None:
+    def __init__(self, path: Path, current: AppConfig, providers: Collection[str] | None = None) -> None:
         self.path = path
         self.current = current
+        self.providers = providers
 
     @classmethod
-    def load(cls, path: Path) -> ConfigHolder:
-        return cls(path, load_config(path))
+    def load(cls, path: Path, *, providers: Collection[str] | None = None) -> ConfigHolder:
+        return cls(path, load_config(path, providers=providers), providers)
 
     def reload(self, validate: Callable[[AppConfig], object] | None = None) -> AppConfig:
         """Raise ``ConfigError`` (keeping the previous config) when the new file is invalid;
         ``validate`` adds checks of the caller's own (the worker compiles pipelines)."""
-        candidate = load_config(self.path)
+        candidate = load_config(self.path, providers=self.providers)
         if validate is not None:
             validate(candidate)
         self.current = candidate

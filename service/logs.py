@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import re
 
+from uvicorn.config import LOGGING_CONFIG
+
 _HOOK_SECRET = re.compile(r"(/hooks/[^/\s?\"]+/)[^\s?\"]+")
 
 
@@ -32,8 +34,6 @@ def configure_logging(level: str = "INFO") -> None:
 
 def uvicorn_log_config() -> dict[str, object]:
     """uvicorn's own handlers, with the redacting filter attached to its access log."""
-    from uvicorn.config import LOGGING_CONFIG
-
     config: dict[str, object] = {**LOGGING_CONFIG}
     config["filters"] = {"redact": {"()": RedactHookSecrets}}
     handlers = {name: dict(h) for name, h in LOGGING_CONFIG["handlers"].items()}

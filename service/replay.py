@@ -8,11 +8,12 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 from sqlmodel import Session
 
-from service.db import make_engine
-from service.models import MessageStatus
 from service.queue import JobQueue
 from service.settings import Settings
-from service.storage import get_message, set_status
+from service.store.db import make_engine
+from service.store.messages import get_message, set_status
+from service.store.models import MessageStatus
+from service.store.runs import latest_run_id, reopen_failed_runs
 
 
 async def replay_message(settings: Settings, message_id: str, *, resume: bool, echo: Callable[[str], None]) -> int:
@@ -23,14 +24,10 @@ async def replay_message(settings: Settings, message_id: str, *, resume: bool, e
             echo(f"no message with id {message_id}")
             return 1
     if resume:
-        from workers.pipeline.runs import reopen_failed_runs
-
         reopened = reopen_failed_runs(engine, message_id)
         echo(f"resuming {reopened} failed run(s) at their failed step")
     kwargs: dict[str, object] = {}
     if not resume:
-        from workers.pipeline.records import latest_run_id
-
         with engine.connect() as conn:
             kwargs["after_run"] = latest_run_id(conn, message_id)
     set_status(engine, message_id, MessageStatus.pending)

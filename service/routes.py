@@ -7,7 +7,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.schemas import SchemaGenerator
 
-from service import health, hooks
+from service import health
+from service.ingest import hooks
 
 SCHEMAS = SchemaGenerator({"openapi": "3.0.0", "info": {"title": "Mailhook", "version": "0.1.0"}})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from service.config import ConfigHolder
-from service.ingest import Ingestor
+from service.ingest.ingestor import Ingestor
 from service.settings import Settings
 
 

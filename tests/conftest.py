@@ -14,11 +14,11 @@ import pytest
 from redis import Redis as SyncRedis
 
 from service.app import create_app
-from service.db import make_engine
-from service.embedded_redis import EmbeddedRedis
-from service.migrate import upgrade
-from service.runner import build_worker
+from service.cli.embedded_redis import EmbeddedRedis
+from service.cli.runner import build_worker
 from service.settings import Settings
+from service.store.db import make_engine
+from service.store.migrate import upgrade
 from tests.support.servers import SLACK_PATH, FakeSlack, serve_in_thread
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from service.blobs import BlobStore
+from service.store.blobs import BlobStore
 
 
 def _sha(data: bytes) -> str:

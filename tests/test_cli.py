@@ -14,8 +14,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from service.cli import cli
-from service.embedded_redis import free_port, port_open
+from service.cli.embedded_redis import free_port, port_open
+from service.cli.main import cli
 from service.settings import Settings
 from tests.conftest import fixture_bytes
 from tests.support.processes import mailhook_command, mailhook_env, wait_http

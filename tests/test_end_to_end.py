@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.embedded_redis import free_port
+from service.cli.embedded_redis import free_port
 from service.settings import Settings
 from tests.conftest import IMPROVMX_SECRET, PROXIEDMAIL_SECRET, fixture_bytes
 from tests.support.processes import mailhook_env, mailhook_process, wait_http

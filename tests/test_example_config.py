@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from service.config import parse_config
+from service.config import ConfigError, parse_config
+from service.providers import PROVIDERS
 from workers.pipeline.config import compile_config
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "mailhook.example.yaml"
@@ -26,8 +27,14 @@ def test_example_config_is_valid(variant: str) -> None:
     env = {name: "x" * 24 for name in re.findall(r"\$\{(\w+)", text)}
     env["SLACK_WEBHOOK_URL"] = "https://hooks.slack.com/services/T0/B0/X"
     env["ARCHIVE_WEBHOOK_SECRET"] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-    config = parse_config(text, environ=env)
+    config = parse_config(text, environ=env, providers=PROVIDERS)
     compiled = compile_config(config)
     if variant == "all sections on":
         assert len(config.sources) == 5 and config.smtp is not None
         assert set(compiled.pipelines) == {"qa", "archive", "default"} and compiled.routes is not None
+
+
+def test_unknown_provider_is_refused_when_the_registry_is_passed() -> None:
+    text = "sources: [{name: a, provider: nosuch, secrets: [s-0123456789abcdef]}]"
+    with pytest.raises(ConfigError, match="unknown provider 'nosuch'"):
+        parse_config(text, providers=PROVIDERS)

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from service.blobs import BlobStore
-from service.db import make_engine
 from service.errors import StorageUnavailable
 from service.inbound import InboundEmail, new_id
+from service.ingest.writer import GroupCommitWriter
 from service.settings import Settings
-from service.writer import GroupCommitWriter
+from service.store.blobs import BlobStore
+from service.store.db import make_engine
 
 
 def _email(**fields: Any) -> InboundEmail:

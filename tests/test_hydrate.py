@@ -10,10 +10,10 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from service.blobs import BlobStore
-from service.db import make_engine
-from service.models import Attachment, Message
 from service.settings import Settings
+from service.store.blobs import BlobStore
+from service.store.db import make_engine
+from service.store.models import Attachment, Message
 from tests.support.deliveries import SECRETS, SOURCES_YAML
 
 ROUTE_ON_BODY = """

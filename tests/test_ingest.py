@@ -11,10 +11,10 @@ from redis import Redis
 from sqlmodel import Session, select
 from starlette.responses import JSONResponse
 
-from service.blobs import BlobStore
-from service.db import make_engine
-from service.models import Attachment, Message, MessageRaw
 from service.settings import Settings
+from service.store.blobs import BlobStore
+from service.store.db import make_engine
+from service.store.models import Attachment, Message, MessageRaw
 from tests.conftest import IMPROVMX_SECRET, PROXIEDMAIL_SECRET, fixture_bytes
 
 

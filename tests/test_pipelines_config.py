@@ -13,12 +13,12 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
+from service.cli.embedded_redis import free_port
 from service.config import ConfigError, ConfigHolder, parse_config
-from service.db import make_engine
-from service.embedded_redis import free_port
-from service.models import Message, PipelineRun
 from service.reload import reload_config
 from service.settings import Settings
+from service.store.db import make_engine
+from service.store.models import Message, PipelineRun
 from tests.conftest import IMPROVMX_SECRET, PROXIEDMAIL_SECRET, fixture_bytes
 from tests.support.processes import mailhook_env, mailhook_process, wait_http
 from tests.support.servers import FakeSlack

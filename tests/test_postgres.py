@@ -20,12 +20,12 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
 from service.app import create_app
-from service.blobs import BlobStore
-from service.db import make_engine
-from service.migrate import pending_revisions, upgrade
-from service.models import Message
 from service.settings import Settings
-from service.storage import store_batch
+from service.store.blobs import BlobStore
+from service.store.db import make_engine
+from service.store.messages import store_batch
+from service.store.migrate import pending_revisions, upgrade
+from service.store.models import Message
 from tests.conftest import IMPROVMX_SECRET, fixture_bytes
 from tests.support.servers import FakeSlack, serve_in_thread
 

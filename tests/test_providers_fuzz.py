@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from service.config import SourceConfig
 from service.errors import MailhookError
 from service.inbound import InboundEmail
-from service.nonces import NonceCache
+from service.ingest.nonces import NonceCache
 from service.providers import PROVIDERS
 from service.providers.base import Delivery, InboundProvider
 from tests.support.deliveries import CASES, FORWARDEMAIL_KEYS, MAILGUN_KEYS, Message, multipart, urlencoded

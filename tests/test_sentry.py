@@ -40,7 +40,7 @@ def _assert_clean(payload: object) -> str:
 def _error_event() -> dict[str, Any]:
     """Shaped like what sentry-sdk builds for an exception inside a Starlette webhook request."""
     frame = {
-        "filename": "service/ingest.py",
+        "filename": "service/ingest/ingestor.py",
         "function": "ingest",
         "lineno": 42,
         "context_line": "        raise ValueError(f'cannot parse message from {sender}')",

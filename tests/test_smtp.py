@@ -18,14 +18,14 @@ from aiosmtpd.smtp import Session as SmtpSession
 from redis import Redis
 from sqlmodel import Session, select
 
-from service.blobs import BlobStore
-from service.db import make_engine
-from service.ingest import Ingestor
-from service.models import Message, MessageRaw
+from service.ingest.ingestor import Ingestor
 from service.settings import Settings
 from service.smtp.config import SmtpConfig
 from service.smtp.handler import MAX_RECIPIENTS, IngestHandler
 from service.smtp.server import stop_ingestor
+from service.store.blobs import BlobStore
+from service.store.db import make_engine
+from service.store.models import Message, MessageRaw
 from tests.support.smtp import running_smtp
 
 SMTP_YAML = """

@@ -12,17 +12,17 @@ import aiosmtplib
 import pytest
 from sqlmodel import Session, select
 
+from service.cli.embedded_redis import free_port
 from service.config import ConfigHolder
-from service.db import make_engine
-from service.embedded_redis import free_port
 from service.inbound import Address, InboundEmail
-from service.models import Message
 from service.settings import Settings
 from service.smtp import addy
 from service.smtp.config import SmtpConfig
 from service.smtp.headers import parse_headers
 from service.smtp.message import SmtpEnvelope, build_email
 from service.smtp.server import serve_smtp
+from service.store.db import make_engine
+from service.store.models import Message
 
 ALIAS = "shop@anonaddy.me"
 REPLY = "shop+john.doe=example.com@anonaddy.me"

@@ -16,12 +16,12 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import Session, select
 
+from service.cli.embedded_redis import free_port, port_open
+from service.cli.smtp import smtp
 from service.config import ConfigError, parse_config
-from service.db import make_engine
-from service.embedded_redis import free_port, port_open
-from service.models import Message
 from service.settings import Settings
-from service.smtp.cli import smtp
+from service.store.db import make_engine
+from service.store.models import Message
 from tests.support.processes import mailhook_env
 from tests.support.smtp import running_smtp
 

@@ -10,9 +10,9 @@ import aiosmtplib
 import pytest
 from sqlmodel import Session, select
 
-from service.db import make_engine
-from service.models import Message, MessageRaw
 from service.settings import Settings
+from service.store.db import make_engine
+from service.store.models import Message, MessageRaw
 from tests.support.smtp import running_smtp, self_signed_cert
 
 PASSWORD = "smtp-password-0123456789"

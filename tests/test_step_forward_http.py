@@ -13,9 +13,9 @@ import pytest
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from service.embedded_redis import free_port
-from service.models import StepRun
+from service.cli.embedded_redis import free_port
 from service.settings import Settings
+from service.store.models import StepRun
 from tests.support.servers import FakeSlack, serve_in_thread
 from tests.support.steps import pdf_attachment, run_pipeline_job, step_context, store_email, worker_deps
 from tests.support.webhook_receiver import HOOK_PATH, SECRET, WebhookReceiver

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from service.embedded_redis import free_port
+from service.cli.embedded_redis import free_port
 from service.settings import Settings
 from tests.support.smtp_relay import RelayHandler, smtp_relay
 from tests.support.steps import mime_fixture, pdf_attachment, step_context, store_email, store_mime, worker_deps

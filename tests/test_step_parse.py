@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from service.models import Message, utcnow
 from service.settings import Settings
+from service.store.models import Message, utcnow
 from tests.support.steps import mime_fixture, pdf_attachment, step_context, store_email, store_mime, worker_deps
 from workers.deps import WorkerDeps
 from workers.steps.parse import Parse

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy.dialects import sqlite
 
 from service.config import parse_config
-from service.fastinsert import FastInsert, json_name_address_list, json_string_pairs, json_text, sqlite_datetime
 from service.inbound import Address, InboundEmail, new_id, parse_date
-from service.models import Message
 from service.providers import Delivery, get_provider
-from service.storage import MESSAGE_COLUMNS, _message_row, _message_values, _Plan
+from service.store.fastinsert import FastInsert, json_name_address_list, json_string_pairs, json_text, sqlite_datetime
+from service.store.messages import MESSAGE_COLUMNS, _message_row, _message_values, _Plan
+from service.store.models import Message
 from tests.conftest import fixture_bytes
 
 _SOURCE = parse_config("sources: [{name: improvmx, provider: improvmx, secrets: [s-0123456789abcdef]}]").sources[0]

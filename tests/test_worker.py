@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 from sqlmodel import Session, select
 
-from service.db import make_engine
-from service.models import Message, PipelineRun, StepRun
 from service.replay import replay_message
 from service.settings import Settings
+from service.store.db import make_engine
+from service.store.models import Message, PipelineRun, StepRun
 from tests.conftest import IMPROVMX_SECRET, PROXIEDMAIL_SECRET, fixture_bytes
 from tests.support.servers import FakeSlack, serve_in_thread
 
@@ -249,8 +249,8 @@ async def test_a_locked_database_retries_the_job_instead_of_failing_it(
 
 
 def test_the_sweeper_cron_runs_in_a_long_lived_worker_but_not_in_a_burst(settings: Settings) -> None:
-    from workers.main import worker_settings
+    from workers.main import WorkerSettings
 
-    [sweep] = worker_settings(settings)["cron_jobs"]
+    [sweep] = WorkerSettings(settings).cron_jobs
     assert sweep.name.endswith("sweep_pending") and sweep.second == {0, 30}
-    assert worker_settings(settings, burst=True)["cron_jobs"] == []
+    assert WorkerSettings(settings, burst=True).cron_jobs == []

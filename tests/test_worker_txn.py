@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import Connection, event, text
 from sqlalchemy.exc import OperationalError
 
-from service.db import make_engine
 from service.settings import Settings
+from service.store.db import make_engine
 from workers.pipeline.txn import TransactionBatcher
 
 

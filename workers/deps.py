@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 import httpx
 from sqlalchemy import Engine
 
-from service.blobs import BlobStore
 from service.config import AppConfig, ConfigHolder
 from service.outbound import OutboundPolicy, guarded_client
 from service.queue import JobQueue
 from service.settings import Settings
+from service.store.blobs import BlobStore
 from workers.pipeline.config import CompiledConfig, compile_config
 from workers.pipeline.txn import TransactionBatcher
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, update
 
-from service.blobs import BlobStore
-from service.models import Attachment, Message, utcnow
+from service.store.blobs import BlobStore
+from service.store.models import Attachment, Message, utcnow
 from workers.pipeline.engine import JobRun
 from workers.steps.mime_parse import parse_mime
 

@@ -12,8 +12,8 @@ from arq import Retry
 from sqlalchemy.exc import OperationalError
 
 from service.logs import first_line
-from service.models import MessageStatus
-from service.storage import pending_message_ids
+from service.store.messages import pending_message_ids
+from service.store.models import MessageStatus
 from workers.deps import WorkerDeps
 from workers.hydrate import hydrate
 from workers.pipeline.engine import JobRun, run_pipeline

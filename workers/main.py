@@ -1,21 +1,22 @@
-"""arq worker settings, built from ``Settings`` by ``mailhook worker`` (and ``workers.arq_settings``)."""
+"""The arq worker: ``WorkerSettings`` built from ``Settings`` (``mailhook worker``, ``workers.arq_settings``)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from arq import cron, func
 from arq.connections import RedisSettings
 
-from service.blobs import BlobStore
 from service.config import ConfigHolder
-from service.db import make_engine
-from service.ingest import freeze_startup_objects
+from service.process import freeze_startup_objects
 from service.queue import JobQueue
 from service.reload import install_sighup_reload
 from service.sentry import init_sentry
 from service.settings import Settings
+from service.store.blobs import BlobStore
+from service.store.db import make_engine
 from workers.deps import WorkerDeps
 from workers.jobs import process_message, sweep_pending
 from workers.pipeline.config import compile_config
@@ -26,7 +27,34 @@ log = logging.getLogger("mailhook.worker")
 ARQ_MAX_TRIES = 1000
 
 
-def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any]:
+class WorkerSettings:
+    """arq ``Worker`` options for one Mailhook worker, built from the ``Settings`` passed in.
+
+    Nothing is read at import time: ``mailhook worker`` builds one from its settings, and arq's own
+    CLI (``arq workers.arq_settings.WorkerSettings``) builds one from the environment when it asks.
+    The instance's attributes are exactly ``arq.Worker``'s keyword arguments (arq reads ``__dict__``).
+    """
+
+    def __init__(self, settings: Settings, *, burst: bool = False) -> None:
+        self.functions = [func(process_message, name="process_message", max_tries=ARQ_MAX_TRIES)]  # type: ignore[arg-type]
+        # A burst worker drains the queue and exits (tests, benchmarks, one-off catch-up): the
+        # start-up sweep covers it, and a cron firing mid-burst would only add a stray job.
+        self.cron_jobs = [] if burst else [cron(sweep_pending, second={0, 30}, run_at_startup=False, unique=True)]  # type: ignore[arg-type]
+        self.on_startup = _startup(settings)
+        self.on_shutdown = _shutdown
+        self.redis_settings = RedisSettings.from_dsn(settings.redis_url)
+        self.queue_name = settings.queue_name
+        self.max_jobs = settings.worker_max_jobs
+        self.poll_delay = 0.05
+        self.keep_result = 3600
+        self.burst = burst
+        self.handle_signals = not burst
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+def _startup(settings: Settings) -> Callable[[dict[str, Any]], Awaitable[None]]:
     async def startup(ctx: dict[str, Any]) -> None:
         init_sentry(
             settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None,
@@ -46,23 +74,10 @@ def worker_settings(settings: Settings, *, burst: bool = False) -> dict[str, Any
         freeze_startup_objects()
         await sweep_pending(ctx)
 
-    async def shutdown(ctx: dict[str, Any]) -> None:
-        deps: WorkerDeps | None = ctx.get("deps")
-        if deps is not None:
-            await deps.aclose()
+    return startup
 
-    return {
-        "functions": [func(process_message, name="process_message", max_tries=ARQ_MAX_TRIES)],  # type: ignore[arg-type]
-        # A burst worker drains the queue and exits (tests, benchmarks, one-off catch-up): the
-        # start-up sweep covers it, and a cron firing mid-burst would only add a stray job.
-        "cron_jobs": [] if burst else [cron(sweep_pending, second={0, 30}, run_at_startup=False, unique=True)],  # type: ignore[arg-type]
-        "on_startup": startup,
-        "on_shutdown": shutdown,
-        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
-        "queue_name": settings.queue_name,
-        "max_jobs": settings.worker_max_jobs,
-        "poll_delay": 0.05,
-        "keep_result": 3600,
-        "burst": burst,
-        "handle_signals": not burst,
-    }
+
+async def _shutdown(ctx: dict[str, Any]) -> None:
+    deps: WorkerDeps | None = ctx.get("deps")
+    if deps is not None:
+        await deps.aclose()

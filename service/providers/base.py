@@ -2,7 +2,7 @@
 
 A provider module holds only provider facts: how its body is shaped, how it signs, what its
 delivery id is. Reading the body, checking the source secret, storing and enqueueing are done
-once, in ``service.hooks``, for all of them.
+once, in ``service.ingest.hooks``, for all of them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from service.config import SourceConfig
 from service.errors import BadPayload
 from service.inbound import InboundEmail
-from service.nonces import NonceCache
+from service.ingest.nonces import NonceCache
 
 
 @dataclass(frozen=True, slots=True)

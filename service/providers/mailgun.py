@@ -17,7 +17,7 @@ from datetime import datetime
 
 from service.errors import BadPayload, Unauthorized
 from service.inbound import InboundAttachment, InboundEmail, from_timestamp, idempotency_key, normalise_message_id
-from service.nonces import NonceCache
+from service.ingest.nonces import NonceCache
 from service.providers.base import Delivery, InboundProvider
 from service.providers.forms import (
     Form,

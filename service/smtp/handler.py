@@ -25,7 +25,7 @@ from service.inbound import InboundEmail
 from service.smtp.config import SmtpConfig
 from service.smtp.headers import clean
 from service.smtp.message import SmtpEnvelope, build_email, fallback_email
-from service.storage import StoreResult
+from service.store.messages import StoreResult
 
 log = logging.getLogger("mailhook.smtp")
 

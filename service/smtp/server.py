@@ -22,7 +22,9 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from service.config import ConfigError, ConfigHolder
-from service.ingest import Ingestor, freeze_startup_objects
+from service.ingest.ingestor import Ingestor
+from service.process import freeze_startup_objects
+from service.providers import PROVIDERS
 from service.settings import Settings
 from service.smtp.config import SmtpConfig, SmtpUser
 from service.smtp.data import BufferedDataSMTP
@@ -172,7 +174,7 @@ async def serve_smtp(
 ) -> None:
     """Serve until cancelled. A passed ``ingestor`` is shared (and left running); otherwise one is
     created, started and stopped here. ``ready`` is set once the socket is listening."""
-    holder = config_holder or ConfigHolder.load(settings.config)
+    holder = config_holder or ConfigHolder.load(settings.config, providers=PROVIDERS)
     initial = smtp_config(holder)
 
     def current() -> SmtpConfig:

@@ -45,10 +45,10 @@ from arq.connections import RedisSettings, create_pool
 from arq.jobs import Job
 from sqlmodel import Session, select
 
-from service.blobs import BlobStore
-from service.db import make_engine
-from service.models import Attachment, Message, PipelineRun, StepRun
 from service.settings import Settings
+from service.store.blobs import BlobStore
+from service.store.db import make_engine
+from service.store.models import Attachment, Message, PipelineRun, StepRun
 
 RAW_SECRET = "raw-corpus-secret-0123456789abcdef"
 DOMAIN = "example.com"

@@ -26,8 +26,8 @@ from aiosmtpd.smtp import Session as SmtpSession
 from redis import Redis as SyncRedis
 
 from service.app import create_app
-from service.embedded_redis import EmbeddedRedis
-from service.runner import build_worker
+from service.cli.embedded_redis import EmbeddedRedis
+from service.cli.runner import build_worker
 from service.settings import Settings
 from service.smtp.handler import IngestHandler
 from tests.corpora.ingest_support import (

@@ -22,12 +22,12 @@ from urllib.parse import quote_from_bytes
 import httpx
 from sqlmodel import Session, select
 
-from service.blobs import BlobStore
-from service.db import make_engine
-from service.models import Attachment, MessageRaw
-from service.models import Message as StoredMessage
 from service.settings import Settings
-from service.storage import list_attachments
+from service.store.blobs import BlobStore
+from service.store.db import make_engine
+from service.store.messages import list_attachments
+from service.store.models import Attachment, MessageRaw
+from service.store.models import Message as StoredMessage
 from tests.conftest import IMPROVMX_SECRET, PROXIEDMAIL_SECRET
 from tests.support.signing import sign_forwardemail, sign_mailgun
 

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from service.embedded_redis import free_port
+from service.cli.embedded_redis import free_port
 
 
 @contextmanager

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from service.cli.embedded_redis import free_port
 from service.config import ConfigHolder
-from service.embedded_redis import free_port
 from service.settings import Settings
 from service.smtp.server import serve_smtp
 

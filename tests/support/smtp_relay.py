@@ -9,7 +9,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from service.embedded_redis import free_port
+from service.cli.embedded_redis import free_port
 
 
 @dataclass

@@ -14,13 +14,13 @@ from typing import Any
 
 from sqlmodel import Session
 
-from service.blobs import BlobStore
 from service.config import ConfigHolder
-from service.db import make_engine
 from service.inbound import Address, InboundAttachment, InboundEmail, new_id
-from service.models import Message
 from service.settings import Settings
-from service.storage import store_batch
+from service.store.blobs import BlobStore
+from service.store.db import make_engine
+from service.store.messages import store_batch
+from service.store.models import Message
 from workers.deps import WorkerDeps
 from workers.pipeline.definition import Pipeline
 from workers.pipeline.engine import JobRun, RunOutcome, run_pipeline

@@ -16,11 +16,11 @@ import logging
 import time
 from dataclasses import dataclass
 
-from service.models import Attachment, Message, MessageStatus
+from service.store.models import Attachment, Message, MessageStatus
+from service.store.runs import bounded_output
 from workers.deps import WorkerDeps
 from workers.pipeline.definition import Pipeline
 from workers.pipeline.records import RunState, RunWrite, StepRecord, Write, save_run
-from workers.pipeline.runs import bounded_output
 from workers.steps.base import PermanentStepError, RetryableStepError, Step, StepContext, StopPipeline
 
 log = logging.getLogger("mailhook.pipeline")

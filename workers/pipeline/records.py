@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
-from service.models import Attachment, Message, MessageStatus, PipelineRun, StepRun, utcnow
+from service.store.models import Attachment, Message, MessageStatus, PipelineRun, StepRun, utcnow
 
 FINAL_RUN_STATUSES = ("succeeded", "failed", "dropped")
 
@@ -110,11 +110,6 @@ def load_job(conn: Connection, message_id: str, *, after_run: int | None = None)
     runs = _latest_runs(conn, message_id, after_run or 0)
     conn.execute(_MARK_PROCESSING, {"mid": message_id, "now": utcnow()})
     return LoadedJob(message, attachments, runs)
-
-
-def latest_run_id(conn: Connection, message_id: str) -> int:
-    """The newest run id of a message (0 without runs): what a replay passes as ``after_run``."""
-    return conn.execute(select(func.max(_RUN.c.id)).where(_RUN.c.message_id == message_id)).scalar() or 0
 
 
 def _latest_runs(conn: Connection, message_id: str, after_run: int) -> dict[str, RunState]:

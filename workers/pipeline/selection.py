@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from email.utils import parseaddr
 
-from service.models import Attachment, Message
+from service.store.models import Attachment, Message
 from workers.pipeline.config import DEFAULT, CompiledConfig
 from workers.pipeline.definition import Pipeline
 from workers.routing import RoutableMessage

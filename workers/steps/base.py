@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from service.models import Attachment, Message
+from service.store.models import Attachment, Message
 
 if TYPE_CHECKING:  # deps imports the step registry (to compile pipelines), which imports this
     from workers.deps import WorkerDeps

@@ -19,9 +19,9 @@ import aiosmtplib
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 from sqlmodel import Session
 
-from service.models import Attachment
 from service.outbound import OutboundBlocked, OutboundPolicy
-from service.storage import list_attachments
+from service.store.messages import list_attachments
+from service.store.models import Attachment
 from workers.steps.base import PermanentStepError, RetryableStepError, Step, StepContext, StepParams
 from workers.steps.resend import mime_from_fields, resent_block, resent_message_id
 from workers.steps.smtp_guard import guarded_socket

@@ -26,8 +26,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from service.models import Attachment, Message
-from service.storage import list_attachments
+from service.store.messages import list_attachments
+from service.store.models import Attachment, Message
 from workers.steps.base import StepContext
 
 

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from service.models import Message
+from service.store.models import Message
 from workers.extract import html_to_text
 from workers.steps.base import Step, StepContext, StepParams
 from workers.steps.mailparser_engine import parse_with_mailparser

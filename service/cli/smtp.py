@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from service.settings import Settings
+from service.smtp.server import run_smtp
 
 
 @click.command()
@@ -17,8 +18,6 @@ def smtp(ctx: click.Context, host: str, port: int) -> None:
     Each message is stored and queued exactly like a webhook delivery; the sender gets 250 only
     after the message is committed, 451 (retry later) when the database is unavailable.
     """
-    from service.smtp.server import run_smtp
-
     settings = ctx.find_root().obj
     assert isinstance(settings, Settings)
     run_smtp(settings, host=host, port=port)

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import sqlalchemy.exc
 from sqlalchemy import Engine
 
-from service.blobs import BlobStore
 from service.errors import StorageUnavailable
 from service.inbound import InboundEmail
 from service.logs import first_line
-from service.storage import StoreResult, store_batch
+from service.store.blobs import BlobStore
+from service.store.messages import StoreResult, store_batch
 
 log = logging.getLogger("mailhook.writer")
 

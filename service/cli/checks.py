@@ -9,9 +9,11 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 from service.config import ConfigError, load_config
-from service.db import make_engine
-from service.migrate import pending_revisions
+from service.providers import PROVIDERS
 from service.settings import Settings
+from service.store.db import make_engine
+from service.store.migrate import pending_revisions
+from workers.pipeline.config import compile_config
 
 
 async def run_checks(settings: Settings, echo: Callable[[str], None]) -> bool:
@@ -24,9 +26,7 @@ def _check_config(settings: Settings, echo: Callable[[str], None]) -> bool:
         echo(f"config: {settings.config} does not exist (no sources configured)")
         return False
     try:
-        config = load_config(settings.config)
-        from workers.pipeline.config import compile_config  # the CLI may see both halves
-
+        config = load_config(settings.config, providers=PROVIDERS)
         compiled = compile_config(config)
     except ConfigError as exc:
         echo(f"config: INVALID\n{exc}")

@@ -13,10 +13,10 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from service.blobs import BlobStore
-from service.fastinsert import FastInsert, json_name_address_list, json_string_pairs, json_text, sqlite_datetime
 from service.inbound import Address, InboundEmail, new_id
-from service.models import Attachment, Message, MessageRaw, MessageStatus, utcnow
+from service.store.blobs import BlobStore
+from service.store.fastinsert import FastInsert, json_name_address_list, json_string_pairs, json_text, sqlite_datetime
+from service.store.models import Attachment, Message, MessageRaw, MessageStatus, utcnow
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,16 +1,16 @@
-"""Reading run history (CLI), reopening dead-lettered runs, and bounding step outputs.
+"""Run history: reading it (CLI, API), reopening dead-lettered runs, bounding step outputs.
 
-The per-job reads and writes are in ``workers.pipeline.records``."""
+The per-job reads and writes of a running pipeline are in ``workers.pipeline.records``."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlmodel import Session
 
-from service.models import PipelineRun, StepRun
+from service.store.models import PipelineRun, StepRun
 
 MAX_OUTPUT_BYTES = 64 * 1024
 
@@ -69,3 +69,9 @@ def step_runs(engine: Engine, run_id: int) -> dict[int, StepRun]:
         found = {row.position: row for row in rows}
         session.expunge_all()
         return found
+
+
+def latest_run_id(conn: Connection, message_id: str) -> int:
+    """The newest run id of a message (0 without runs): what a replay passes as ``after_run``."""
+    stmt = select(func.max(PipelineRun.id)).where(PipelineRun.message_id == message_id)  # type: ignore[arg-type]
+    return conn.execute(stmt).scalar() or 0

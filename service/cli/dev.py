@@ -9,9 +9,13 @@ from pathlib import Path
 
 import click
 
+from service.cli.embedded_redis import EmbeddedRedis, port_open
+from service.cli.runner import serve_all
 from service.config import load_config
-from service.embedded_redis import EmbeddedRedis, port_open
+from service.providers import PROVIDERS
 from service.settings import Settings
+from service.store.db import make_engine
+from service.store.migrate import upgrade
 
 _STARTER_CONFIG = """\
 # Created by `mailhook dev`. See mailhook.example.yaml for every option.
@@ -50,14 +54,10 @@ def _redis_for_dev(settings: Settings) -> EmbeddedRedis | None:
 
 
 def run_dev(settings: Settings, *, host: str, port: int, smtp_port: int = 2525) -> None:
-    from service.db import make_engine
-    from service.migrate import upgrade
-    from service.runner import serve_all
-
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if ensure_config(settings.config):
         click.echo(f"created {settings.config} with fresh secrets")
-    config = load_config(settings.config)
+    config = load_config(settings.config, providers=PROVIDERS)
     upgrade(make_engine(settings))
     redis = _redis_for_dev(settings)
     if redis is not None:

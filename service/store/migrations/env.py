@@ -1,4 +1,4 @@
-"""Alembic environment: the URL comes from ``Settings`` via ``service.migrate``, never a .ini."""
+"""Alembic environment: the URL comes from ``Settings`` via ``service.store.migrate``, never a .ini."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import service.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import service.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata

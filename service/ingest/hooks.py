@@ -8,10 +8,10 @@ import json
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from service.auth import authenticate, check_ip, client_ip, secret_from_request
-from service.body import read_body
 from service.errors import BadPayload, StorageUnavailable
 from service.inbound import InboundEmail
+from service.ingest.auth import authenticate, check_ip, client_ip, secret_from_request
+from service.ingest.body import read_body
 from service.providers import Delivery, InboundProvider, get_provider
 from service.state import AppState
 

@@ -13,9 +13,9 @@ from pydantic import SecretStr
 
 from service.config import SourceConfig
 from service.errors import MailhookError
-from service.models import Attachment, Message
 from service.providers import Delivery, get_provider
-from service.storage import _message_row
+from service.store.messages import _message_row
+from service.store.models import Attachment, Message
 from workers.extract import find_code, find_links
 from workers.pipeline.config import CompiledConfig
 from workers.pipeline.selection import select_pipelines

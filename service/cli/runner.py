@@ -7,13 +7,14 @@ import asyncio
 import uvicorn
 from arq.worker import Worker
 
+from service.app import create_app
 from service.logs import uvicorn_log_config
 from service.settings import Settings
+from service.smtp.server import serve_smtp
+from workers.main import WorkerSettings
 
 
 def uvicorn_config(settings: Settings, *, host: str, port: int) -> uvicorn.Config:
-    from service.app import create_app
-
     return uvicorn.Config(
         create_app(settings),
         host=host,
@@ -43,9 +44,7 @@ def serve_web(settings: Settings, *, host: str, port: int, workers: int = 1) -> 
 
 
 def build_worker(settings: Settings, *, burst: bool = False, handle_signals: bool = True) -> Worker:
-    from workers.main import worker_settings
-
-    options = worker_settings(settings, burst=burst)
+    options = WorkerSettings(settings, burst=burst).as_kwargs()
     options["handle_signals"] = handle_signals and not burst
     return Worker(**options)
 
@@ -59,8 +58,6 @@ def run_worker(settings: Settings, *, burst: bool = False) -> int:
 async def serve_all(settings: Settings, *, host: str, port: int, smtp_port: int | None = None) -> None:
     """One event loop running uvicorn, the worker and (optionally) SMTP; when uvicorn stops
     (Ctrl-C), so do the others."""
-    from service.smtp.server import serve_smtp
-
     server = uvicorn.Server(uvicorn_config(settings, host=host, port=port))
     worker = build_worker(settings, handle_signals=False)
     tasks = [asyncio.create_task(worker.async_run())]
