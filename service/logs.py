@@ -30,6 +30,9 @@ def configure_logging(level: str = "INFO") -> None:
         logging.getLogger(name).addFilter(redact)
     # aiosmtpd logs every SMTP command line at INFO, recipient addresses included.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
+    # alembic narrates every connection at INFO ("Context impl SQLiteImpl."); commands whose output
+    # is the answer (check, dev, migrate) say what matters themselves.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def uvicorn_log_config() -> dict[str, object]:

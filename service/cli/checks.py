@@ -8,7 +8,9 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 from sqlalchemy import text
 
+from service.cli.failures import hide_password
 from service.config import ConfigError, load_config
+from service.logs import first_line
 from service.providers import PROVIDERS
 from service.settings import Settings
 from service.store.db import make_engine
@@ -49,7 +51,8 @@ def _check_database(settings: Settings, echo: Callable[[str], None]) -> bool:
             conn.execute(text("SELECT 1"))
         pending = pending_revisions(engine)
     except Exception as exc:  # report any failure to reach the database, then fail the check
-        echo(f"database: UNREACHABLE ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")
+        where = engine.url.render_as_string(hide_password=True)
+        echo(f"database: UNREACHABLE at {where} ({type(exc).__name__}: {first_line(exc)}; set MAILHOOK_DATABASE_URL)")
         return False
     finally:
         engine.dispose()
@@ -65,7 +68,8 @@ async def _check_redis(settings: Settings, echo: Callable[[str], None]) -> bool:
     try:
         await asyncio.wait_for(redis.ping(), 3.0)
     except Exception as exc:  # any failure means Redis is not usable
-        echo(f"redis: UNREACHABLE ({type(exc).__name__})")
+        where = hide_password(settings.redis_url)
+        echo(f"redis: UNREACHABLE at {where} ({type(exc).__name__}; set MAILHOOK_REDIS_URL)")
         return False
     finally:
         await redis.aclose()

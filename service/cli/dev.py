@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from service.cli.dev_redis import remove_record, write_record
 from service.cli.embedded_redis import EmbeddedRedis, port_open
 from service.cli.runner import serve_all
 from service.config import load_config
@@ -61,8 +62,10 @@ def run_dev(settings: Settings, *, host: str, port: int, smtp_port: int = 2525) 
     upgrade(make_engine(settings))
     redis = _redis_for_dev(settings)
     if redis is not None:
+        write_record(settings, redis.url)
         settings = settings.model_copy(update={"redis_url": redis.url})
         click.echo(f"started an embedded Redis at {redis.url} (data in {redis.data_dir})")
+        click.echo("  other mailhook commands run here (replay, check, messages …) use it too")
     click.echo(f"database: {settings.database_url}")
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     click.echo("webhook URLs to paste into your providers (keep them secret):")
@@ -82,4 +85,5 @@ def run_dev(settings: Settings, *, host: str, port: int, smtp_port: int = 2525) 
         pass
     finally:
         if redis is not None:
+            remove_record(settings)
             redis.stop()

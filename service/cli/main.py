@@ -12,6 +12,8 @@ from pydantic import ValidationError
 
 from service.cli.checks import run_checks
 from service.cli.dev import run_dev
+from service.cli.dev_redis import with_dev_redis
+from service.cli.failures import UNREACHABLE, describe_unreachable
 from service.cli.inspect import inspect_message
 from service.cli.runner import run_worker, serve_web
 from service.cli.smtp import smtp
@@ -36,7 +38,7 @@ def cli(ctx: click.Context) -> None:
     Configuration comes from MAILHOOK_* environment variables (see README) and the YAML file
     named by MAILHOOK_CONFIG (default ./mailhook.yaml).
     """
-    ctx.obj = Settings()
+    ctx.obj = with_dev_redis(Settings())
     configure_logging(ctx.obj.log_level)
 
 
@@ -167,3 +169,6 @@ def main() -> None:
     except ValidationError as exc:  # MAILHOOK_* variables that do not fit their type
         click.echo(f"settings error (MAILHOOK_* environment): {exc}", err=True)
         sys.exit(2)
+    except UNREACHABLE as exc:
+        click.echo(describe_unreachable(exc, with_dev_redis(Settings())), err=True)
+        sys.exit(1)

@@ -25,6 +25,7 @@ from service.config import ConfigError, ConfigHolder
 from service.ingest.ingestor import Ingestor
 from service.process import freeze_startup_objects
 from service.providers import PROVIDERS
+from service.reload import install_sighup_reload
 from service.settings import Settings
 from service.smtp.config import SmtpConfig, SmtpUser
 from service.smtp.data import BufferedDataSMTP
@@ -176,6 +177,8 @@ async def serve_smtp(
     created, started and stopped here. ``ready`` is set once the socket is listening."""
     holder = config_holder or ConfigHolder.load(settings.config, providers=PROVIDERS)
     initial = smtp_config(holder)
+    if config_holder is None:
+        install_sighup_reload(holder)
 
     def current() -> SmtpConfig:
         return holder.current.smtp or initial
