@@ -95,3 +95,37 @@ async def test_slack_5xx_with_retry_after_is_retryable(deps: WorkerDeps, fake_sl
 def test_slack_template_syntax_errors_fail_validation(params: dict[str, Any]) -> None:
     with pytest.raises(ValidationError, match="invalid template"):
         Slack.Params.model_validate(params)
+
+
+async def test_slack_default_card_names_the_to_header_when_there_is_no_envelope(
+    deps: WorkerDeps, fake_slack: tuple[FakeSlack, str]
+) -> None:
+    """One recipient rule (service.recipients): a raw .eml posted without an envelope is for its To:."""
+    slack, url = fake_slack
+    message = store_email(deps, envelope_to=[])
+    await slack_step(url).run(step_context(deps, message))
+    [post] = slack.posts
+    assert post["text"].startswith("New mail for ada@inbox.example from accounts@acme.example")
+    assert "unknown recipient" not in str(post)
+
+
+async def test_slack_default_card_shows_the_verification_link(
+    deps: WorkerDeps, fake_slack: tuple[FakeSlack, str]
+) -> None:
+    slack, url = fake_slack
+    await slack_step(url).run(step_context(deps, store_email(deps), {"extract_otp": {"code": "048213"}}))
+    [post] = slack.posts
+    verify = "https://acme.example/verify?token=k7Qm2Zx9Lp3Vn8Rt5Wy1"
+    assert f"<{verify}|{verify}>" in post["text"]
+    assert post["blocks"][1]["fields"][3]["text"] == f"*Link*\n<{verify}|{verify}>"
+
+
+async def test_slack_link_cannot_break_out_of_its_mrkdwn_link(
+    deps: WorkerDeps, fake_slack: tuple[FakeSlack, str]
+) -> None:
+    slack, url = fake_slack
+    outputs = {"extract_links": {"links": ["https://x.example/a|<!channel>"]}}
+    await slack_step(url).run(step_context(deps, store_email(deps), outputs))
+    [post] = slack.posts
+    assert "<!channel>" not in str(post)
+    assert "<https://x.example/a%7C%3C!channel%3E|" in post["text"]

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from service.config import SourceConfig
 from service.errors import MailhookError
 from service.providers import Delivery, get_provider
+from service.recipients import recipients
 from service.store.messages import _message_row
 from service.store.models import Attachment, Message
 from workers.extract import find_code, find_links
@@ -32,8 +33,6 @@ def inspect_message(raw: bytes, compiled: CompiledConfig, *, envelope_to: list[s
     except MailhookError as exc:
         return {"error": exc.message, "route": None, "pipeline": None, "code": None, "links": [], "defects": []}
     message = Message(**_message_row("inspect", email, None))
-    if not message.envelope_to:  # a saved file rarely records its envelope: assume its To
-        message.envelope_to = [a["address"] for a in message.to]
     parsed = parse_mime(raw)
     message.text, message.html = parsed.get("text"), parsed.get("html")
     attachments = [
@@ -46,6 +45,7 @@ def inspect_message(raw: bytes, compiled: CompiledConfig, *, envelope_to: list[s
         "subject": subject,
         "from": message.from_address,
         "envelope_to": message.envelope_to,
+        "recipients": recipients(message.envelope_to, message.to, message.cc),
         "route": selected[0][1] if selected else None,
         "pipeline": selected[0][0].name if selected else None,
         "routes": [{"route": route, "pipeline": pipeline.name} for pipeline, route in selected],

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from email.utils import parseaddr
-
+from service.recipients import recipients
 from service.store.models import Attachment, Message
 from workers.pipeline.config import DEFAULT, CompiledConfig
 from workers.pipeline.definition import Pipeline
@@ -15,7 +14,7 @@ def routable(message: Message, attachments: list[Attachment]) -> RoutableMessage
     return RoutableMessage(
         source=message.source,
         provider=message.provider,
-        envelope_to=tuple(parseaddr(a)[1] or a for a in message.envelope_to),
+        envelope_to=tuple(recipients(message.envelope_to, message.to, message.cc)),
         envelope_from=message.envelope_from,
         from_addr=message.from_address,
         from_name=message.from_name,

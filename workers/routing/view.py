@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
+from service.recipients import bare_address, plus_tag
+
 #: Longest prefix of any single value a condition looks at. Bodies can be many MB; rules
 #: are meant for routing, not content scanning, so we bound the work per message.
 MAX_SCAN_CHARS = 1 << 20
@@ -23,6 +25,7 @@ class RoutableMessage:
 
     source: str
     provider: str
+    #: Who the mail was for, by ``service.recipients.recipients``: the envelope, else To:, else Cc:.
     envelope_to: tuple[str, ...]
     envelope_from: str | None
     from_addr: str | None
@@ -34,24 +37,6 @@ class RoutableMessage:
     html: str
     headers: tuple[tuple[str, str], ...]
     attachments: tuple[tuple[str, str], ...]
-
-
-def bare_address(address: str) -> str:
-    """Strip whitespace and SMTP angle brackets so `<a@b>` and `a@b` compare equal."""
-    return address.strip().removeprefix("<").removesuffix(">").strip()
-
-
-def plus_tag(address: str) -> str | None:
-    """Return TAG for `user+TAG@domain` (everything after the first '+'), else None.
-
-    The first '+' is the separator (RFC 5233 sub-addressing), so `a+b+c@x` has tag `b+c`.
-    An empty tag (`user+@x`) counts as no tag.
-    """
-    local, at, _domain = bare_address(address).rpartition("@")
-    if not at:
-        return None
-    _user, plus, tag = local.partition("+")
-    return tag if plus and tag else None
 
 
 def _from_values(msg: RoutableMessage) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""``slack``: post sender, subject, recipient and the one-time code to an incoming webhook.
+"""``slack``: post sender, subject, recipient, the one-time code and the verification link to a webhook.
 
 Slack's incoming webhooks answer 200 ``ok``; 429 with ``Retry-After`` when rate limited; 4xx
 with a plain-text reason (``invalid_payload``, ``no_service``, ``channel_is_archived``) that no
@@ -16,7 +16,10 @@ from typing import Any
 
 from pydantic import SecretStr, field_validator
 
+from service.recipients import recipients
+from workers.extract import find_links
 from workers.steps.base import PermanentStepError, Step, StepContext, StepParams
+from workers.steps.extract_otp import message_texts
 from workers.steps.http_target import check_response, post
 from workers.steps.templating import check_template, check_tree, mrkdwn_escape, render, render_tree, template_context
 
@@ -81,18 +84,23 @@ def build_payload(ctx: StepContext) -> dict[str, Any]:
     """The built-in message: a one-line summary for notifications plus a compact card."""
     message = ctx.message
     code = (ctx.outputs.get("extract_otp") or {}).get("code")
+    link = verification_link(ctx)
     sender = message.from_address or message.envelope_from or "unknown sender"
-    recipient = ", ".join(message.envelope_to) or "unknown recipient"
+    recipient = ", ".join(recipients(message.envelope_to, message.to, message.cc)) or "unknown recipient"
     subject = message.subject or "(no subject)"
     summary = f"New mail for {mrkdwn_escape(recipient)} from {mrkdwn_escape(sender)}: {mrkdwn_escape(subject)}"
     if code:
         summary += f" (code {code})"
+    if link:
+        summary += f" {slack_link(link)}"
     fields = [
         {"type": "mrkdwn", "text": f"*From*\n{mrkdwn_escape(sender)}"},
         {"type": "mrkdwn", "text": f"*To*\n{mrkdwn_escape(recipient)}"},
     ]
     if code:
         fields.append({"type": "mrkdwn", "text": f"*Code*\n`{mrkdwn_escape(code)}`"})
+    if link:
+        fields.append({"type": "mrkdwn", "text": f"*Link*\n{slack_link(link)}"})
     return {
         "text": summary,
         "blocks": [
@@ -101,3 +109,23 @@ def build_payload(ctx: StepContext) -> dict[str, Any]:
             {"type": "context", "elements": [{"type": "mrkdwn", "text": f"mailhook message `{message.id}`"}]},
         ],
     }
+
+
+def verification_link(ctx: StepContext) -> str | None:
+    """The link a reader would click first: ``extract_links``'s output when it ran, else found here,
+    so the default pipeline (parse, extract_otp, slack) shows verification links too."""
+    output = ctx.outputs.get("extract_links")
+    if output is not None:
+        links = output.get("links") or []
+    else:
+        _, text, html = message_texts(ctx)
+        links = find_links(text, html)
+    return str(links[0]) if links else None
+
+
+def slack_link(url: str) -> str:
+    """``<url|text>`` in Slack's mrkdwn: ``<``, ``>`` and ``|`` would end the link early, so they are
+    percent-encoded in the URL (where they are not valid unencoded anyway)."""
+    safe = url.replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
+    label = mrkdwn_escape(url if len(url) <= 80 else url[:77] + "...").replace("|", "%7C")
+    return f"<{safe}|{label}>"
