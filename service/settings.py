@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     commit_max_batch: int = 256
     worker_max_jobs: int = 32
     job_max_tries: int = 8
+    #: A running job's lease: a worker that dies gives its jobs back to others within this long.
+    job_lease_s: float = Field(default=15.0, gt=0.5)
     sweep_min_age_s: float = 10.0
     log_level: str = "INFO"
 

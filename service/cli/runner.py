@@ -11,6 +11,7 @@ from service.app import create_app
 from service.logs import uvicorn_log_config
 from service.settings import Settings
 from service.smtp.server import serve_smtp
+from workers.lease import LeasedWorker
 from workers.main import WorkerSettings
 
 
@@ -46,7 +47,7 @@ def serve_web(settings: Settings, *, host: str, port: int, workers: int = 1) -> 
 def build_worker(settings: Settings, *, burst: bool = False, handle_signals: bool = True) -> Worker:
     options = WorkerSettings(settings, burst=burst).as_kwargs()
     options["handle_signals"] = handle_signals and not burst
-    return Worker(**options)
+    return LeasedWorker(**options, lease_s=settings.job_lease_s)
 
 
 def run_worker(settings: Settings, *, burst: bool = False) -> int:

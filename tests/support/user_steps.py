@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 from workers.steps.base import PermanentStepError
@@ -50,3 +52,20 @@ class Handler:
 
 
 NOT_CALLABLE = 42
+
+
+def note_call(message: dict[str, Any], outputs: dict[str, Any], *, log: str) -> dict[str, Any]:
+    """A side effect that can be counted: one line per call in ``log``."""
+    with open(log, "a", encoding="utf-8") as handle:
+        handle.write(f"{message['id']}\n")
+    return {"noted": True}
+
+
+def hang_the_first_time(message: dict[str, Any], outputs: dict[str, Any], *, marker: str) -> dict[str, Any]:
+    """The first call announces itself in ``marker`` and hangs (its worker is killed meanwhile);
+    later calls return at once."""
+    path = Path(marker)
+    if not path.exists():
+        path.write_text("started", encoding="utf-8")
+        time.sleep(600)
+    return {"second_attempt": True}
