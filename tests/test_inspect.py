@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
 from service.cli.main import cli
-from tests.conftest import FIXTURES
+from service.settings import Settings
+from tests.conftest import FIXTURES, IMPROVMX_SECRET
+from tests.support.processes import mailhook_command, mailhook_env
 
 CONFIG = """
 pipelines:
@@ -68,3 +72,50 @@ def test_inspect_finds_links(config: Path, tmp_path: Path) -> None:
 def test_inspect_plain_output_is_readable(config: Path) -> None:
     result = CliRunner().invoke(cli, ["inspect", str(FIXTURES / "raw/otp.eml")])
     assert result.exit_code == 0 and "code:        593812" in result.output
+
+
+def test_inspect_refuses_a_provider_json_file_read_as_mime(config: Path) -> None:
+    result = CliRunner().invoke(cli, ["inspect", str(FIXTURES / "improvmx/otp.json")])
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert line.startswith(f"{FIXTURES / 'improvmx/otp.json'}: looks like a provider's JSON delivery: use --provider")
+
+
+def test_inspect_refuses_what_is_not_a_message(config: Path, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\x00\x01 not mail at all\n")
+    result = CliRunner().invoke(cli, ["inspect", str(junk)])
+    assert result.exit_code == 1 and "not a MIME message" in result.output and "Traceback" not in result.output
+
+
+def test_inspect_reads_a_provider_delivery_with_that_providers_module(config: Path) -> None:
+    [result] = _inspect("--provider", "improvmx", str(FIXTURES / "improvmx/otp.json"))
+    assert result["code"] == "731904"
+    assert result["recipients"] == ["signup@qa.example.com"]
+    bad = CliRunner().invoke(cli, ["inspect", "--provider", "postmark", str(FIXTURES / "improvmx/otp.json")])
+    assert bad.exit_code == 1 and bad.output.startswith(f"{FIXTURES / 'improvmx/otp.json'}: postmark cannot read it")
+
+
+def test_inspect_needs_files_or_an_id(config: Path) -> None:
+    result = CliRunner().invoke(cli, ["inspect"])
+    assert result.exit_code == 2 and "give FILES or --id MESSAGE_ID" in result.output
+
+
+def test_inspect_reads_a_stored_message_by_id(settings: Settings, live_app: str) -> None:
+    response = httpx.post(
+        f"{live_app}/hooks/improvmx/{IMPROVMX_SECRET}", content=(FIXTURES / "improvmx/otp.json").read_bytes()
+    )
+    message_id = response.json()["messages"][0]["id"]
+    env = mailhook_env(settings)
+    result = subprocess.run(
+        mailhook_command("inspect", "--json", "--id", message_id), env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    [report] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (report["file"], report["code"]) == (message_id, "731904")
+    missing = subprocess.run(
+        mailhook_command("inspect", "--id", "01NOSUCHMESSAGE0000000000"), env=env, capture_output=True, text=True
+    )
+    assert missing.returncode == 1 and missing.stderr.strip() == (
+        "01NOSUCHMESSAGE0000000000: no stored message with id 01NOSUCHMESSAGE0000000000"
+    )

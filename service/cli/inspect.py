@@ -1,43 +1,113 @@
-"""``mailhook inspect``: what Mailhook makes of a message file, with no side effect.
+"""``mailhook inspect``: what Mailhook makes of a message, with no side effect.
 
-The file goes through the same code as a delivery to a ``raw`` source (header normalisation),
-the same MIME decoder as the worker, the routes of the config in force, and the same code and
-link extractors as the ``extract_otp``/``extract_links`` steps. Nothing is stored or sent.
+Three inputs, each read by the same code as a real delivery: a MIME file (as a ``raw`` source
+reads it), a provider's delivery body (``--provider NAME``: that provider's own module, signature
+checks aside), or a stored message (``--id``: its stored body, through the provider that
+delivered it). Bodies go through the worker's MIME decoder, the routes of the config in force
+and the ``extract_otp``/``extract_links`` extractors. Nothing is stored or sent.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import sys
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 from typing import Any
 
+import click
 from pydantic import SecretStr
+from sqlalchemy import Engine
+from sqlmodel import Session
 
-from service.config import SourceConfig
+from service.config import SourceConfig, load_config
 from service.errors import MailhookError
-from service.providers import Delivery, get_provider
+from service.inbound import InboundEmail
+from service.providers import PROVIDERS, Delivery, get_provider
 from service.recipients import recipients
-from service.store.messages import _message_row
+from service.settings import Settings
+from service.store.db import make_engine
+from service.store.messages import _message_row, get_message, get_raw
 from service.store.models import Attachment, Message
 from workers.extract import find_code, find_links
-from workers.pipeline.config import CompiledConfig
+from workers.pipeline.config import CompiledConfig, compile_config
 from workers.pipeline.selection import select_pipelines
 from workers.steps.mime_parse import parse_mime
 
-_SOURCE = SourceConfig(name="inspect", provider="raw", secrets=[SecretStr("inspect-only-not-a-secret")])
+_SECRET = [SecretStr("inspect-only-not-a-secret")]
+#: A MIME file starts with a header field (RFC 5322 §2.2: printable ASCII but ':' then ':'), or
+#: an mbox "From " line.
+_MIME_START = re.compile(rb"\A(?:\s*\r?\n)*(?:From |[\x21-\x39\x3b-\x7e]+:)")
 
 
-def inspect_message(raw: bytes, compiled: CompiledConfig, *, envelope_to: list[str] | None = None) -> dict[str, Any]:
-    """The route(s), pipeline(s), code, links and defects for one raw message."""
+class NotInspectable(Exception):
+    """The input is not what the chosen mode reads; ``str()`` says what to do instead."""
+
+
+def inspect_mime(raw: bytes, compiled: CompiledConfig, *, envelope_to: list[str] | None = None) -> dict[str, Any]:
+    """The route(s), pipeline(s), code, links and defects of one MIME message."""
+    if not _MIME_START.match(raw[:4096]):
+        if raw.lstrip()[:1] in (b"{", b"["):
+            raise NotInspectable(
+                f"looks like a provider's JSON delivery: use --provider ({', '.join(sorted(PROVIDERS))})"
+            )
+        raise NotInspectable("not a MIME message (it does not start with a header block)")
     query = {"to": ",".join(envelope_to)} if envelope_to else {}
+    [email] = _parse("raw", raw, "message/rfc822", query)
+    return _report(email, raw, compiled)
+
+
+def inspect_delivery(
+    body: bytes, provider: str, compiled: CompiledConfig, *, content_type: str = "application/json"
+) -> list[dict[str, Any]]:
+    """Each email of one provider delivery body, as that provider's hook would read it."""
+    if provider not in PROVIDERS:
+        raise NotInspectable(f"unknown provider {provider!r}; known: {', '.join(sorted(PROVIDERS))}")
+    return [_report(email, email.raw_mime, compiled) for email in _parse(provider, body, content_type, {})]
+
+
+def inspect_stored(session: Session, message_id: str, compiled: CompiledConfig) -> dict[str, Any]:
+    """A stored message, re-read from the body it was delivered with."""
+    message, raw = get_message(session, message_id), get_raw(session, message_id)
+    if message is None or raw is None:
+        raise NotInspectable(f"no stored message with id {message_id}")
+    body = raw.content()
+    if message.provider not in PROVIDERS or raw.content_type.startswith("message/"):
+        # SMTP deliveries store the MIME itself; the envelope is the one the session gave.
+        [email] = _parse("raw", body, "message/rfc822", {"to": ",".join(message.envelope_to)})
+        return _report(email, body, compiled)
+    emails = _parse(message.provider, body, raw.content_type, {})
+    email = next((e for e in emails if e.idempotency_key == message.idempotency_key), emails[0])
+    return _report(email, email.raw_mime, compiled)
+
+
+def _parse(provider: str, body: bytes, content_type: str, query: dict[str, str]) -> list[InboundEmail]:
+    source = SourceConfig(name="inspect", provider=provider, secrets=_SECRET)
+    delivery = Delivery(source, body, {"content-type": content_type}, query)
     try:
-        [email] = get_provider("raw").parse(Delivery(_SOURCE, raw, {"content-type": "message/rfc822"}, query))
+        emails = get_provider(provider).parse(delivery)
     except MailhookError as exc:
-        return {"error": exc.message, "route": None, "pipeline": None, "code": None, "links": [], "defects": []}
+        raise NotInspectable(f"{provider} cannot read it: {exc.message}") from None
+    if not emails:
+        raise NotInspectable(f"{provider} found no message in it")
+    return emails
+
+
+def _report(email: InboundEmail, raw_mime: bytes | None, compiled: CompiledConfig) -> dict[str, Any]:
     message = Message(**_message_row("inspect", email, None))
-    parsed = parse_mime(raw)
-    message.text, message.html = parsed.get("text"), parsed.get("html")
+    parsed = parse_mime(raw_mime) if raw_mime is not None else {}
+    message.text = parsed.get("text", message.text)
+    message.html = parsed.get("html", message.html)
+    found = parsed.get("attachments")
+    if found is None:
+        found = [
+            {"filename": a.filename, "content_type": a.content_type, "size": len(a.data)} for a in email.attachments
+        ]
     attachments = [
         Attachment(message_id="inspect", position=i, size=a.get("size") or 0, sha256="", **_meta(a))
-        for i, a in enumerate(parsed.get("attachments", []))
+        for i, a in enumerate(found)
     ]
     selected = select_pipelines(compiled, message, attachments)
     subject = parsed.get("subject") or message.subject
@@ -58,3 +128,89 @@ def inspect_message(raw: bytes, compiled: CompiledConfig, *, envelope_to: list[s
 def _meta(attachment: dict[str, Any]) -> dict[str, Any]:
     keys = ("filename", "content_type", "content_id", "disposition")
     return {key: attachment.get(key) for key in keys if attachment.get(key) is not None}
+
+
+_SHOWN = ("subject", "from", "recipients", "route", "pipeline", "code", "links", "defects")
+
+
+@click.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--provider", help="Read each FILE as this provider's delivery body (e.g. improvmx), not as MIME.")
+@click.option(
+    "--content-type", default="application/json", show_default=True, help="Content type of --provider bodies."
+)
+@click.option("--id", "message_ids", multiple=True, help="A stored message id (repeatable), instead of FILES.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per message per line.")
+@click.option("--to", "envelope_to", multiple=True, help="Envelope recipient to assume for MIME files.")
+@click.pass_context
+def inspect(
+    ctx: click.Context,
+    files: tuple[str, ...],
+    provider: str | None,
+    content_type: str,
+    message_ids: tuple[str, ...],
+    as_json: bool,
+    envelope_to: tuple[str, ...],
+) -> None:
+    """Show what Mailhook makes of messages (route, pipeline, code, links, defects); no side effect.
+
+    FILES are MIME messages (.eml), or provider delivery bodies with --provider; --id reads stored
+    messages. Anything else is refused with a one-line reason and exit status 1.
+    """
+    if bool(files) == bool(message_ids):
+        raise click.UsageError("give FILES or --id MESSAGE_ID (not both)")
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    compiled = compile_config(load_config(settings.config, providers=PROVIDERS))
+    failed = False
+    for label, produce in _inputs(settings, compiled, files, provider, content_type, message_ids, list(envelope_to)):
+        try:
+            results = produce()
+        except NotInspectable as exc:
+            click.echo(f"{label}: {exc}", err=True)
+            failed = True
+            continue
+        for result in results:
+            _show(label, result, as_json)
+    if failed:
+        sys.exit(1)
+
+
+def _inputs(
+    settings: Settings,
+    compiled: CompiledConfig,
+    files: tuple[str, ...],
+    provider: str | None,
+    content_type: str,
+    message_ids: tuple[str, ...],
+    envelope_to: list[str],
+) -> list[tuple[str, Callable[[], list[dict[str, Any]]]]]:
+    """(label, read) for each message asked about; reading may raise ``NotInspectable``."""
+    if message_ids:
+        engine = make_engine(settings)
+        return [(mid, partial(_stored, engine, mid, compiled)) for mid in message_ids]
+    if provider is not None:
+        return [(name, partial(_delivery_file, name, provider, compiled, content_type)) for name in files]
+    return [(name, partial(_mime_file, name, compiled, envelope_to)) for name in files]
+
+
+def _stored(engine: Engine, message_id: str, compiled: CompiledConfig) -> list[dict[str, Any]]:
+    with Session(engine) as session:
+        return [inspect_stored(session, message_id, compiled)]
+
+
+def _delivery_file(name: str, provider: str, compiled: CompiledConfig, content_type: str) -> list[dict[str, Any]]:
+    return inspect_delivery(Path(name).read_bytes(), provider, compiled, content_type=content_type)
+
+
+def _mime_file(name: str, compiled: CompiledConfig, envelope_to: list[str]) -> list[dict[str, Any]]:
+    return [inspect_mime(Path(name).read_bytes(), compiled, envelope_to=envelope_to)]
+
+
+def _show(label: str, result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"file": label, **result}, ensure_ascii=False))
+        return
+    click.echo(f"{label}:")
+    for key in _SHOWN:
+        click.echo(f"  {key + ':':<12} {result[key]}")

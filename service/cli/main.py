@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
-from pathlib import Path
 
 import click
 from pydantic import ValidationError
@@ -14,12 +12,11 @@ from service.cli.checks import run_checks
 from service.cli.dev import run_dev
 from service.cli.dev_redis import with_dev_redis
 from service.cli.failures import UNREACHABLE, describe_unreachable
-from service.cli.inspect import inspect_message
+from service.cli.inspect import inspect
 from service.cli.runner import run_worker, serve_web
 from service.cli.smtp import smtp
-from service.config import ConfigError, load_config
+from service.config import ConfigError
 from service.logs import configure_logging
-from service.providers import PROVIDERS
 from service.replay import replay_message
 from service.settings import Settings
 from service.store.db import make_engine
@@ -27,7 +24,6 @@ from service.store.messages import list_messages
 from service.store.migrate import upgrade
 from service.store.models import MessageStatus
 from service.store.runs import list_runs, step_runs
-from workers.pipeline.config import compile_config
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -138,26 +134,8 @@ def runs(ctx: click.Context, failed: bool, message_id: str | None, limit: int) -
         click.echo("no failed runs" if failed else "no runs")
 
 
-@cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per file per line.")
-@click.option("--to", "envelope_to", multiple=True, help="Envelope recipient to assume (default: from headers).")
-@click.pass_context
-def inspect(ctx: click.Context, files: tuple[str, ...], as_json: bool, envelope_to: tuple[str, ...]) -> None:
-    """Show what Mailhook makes of message files (route, pipeline, code, links, defects); no side effect."""
-    compiled = compile_config(load_config(_settings(ctx).config, providers=PROVIDERS))
-    for name in files:
-        result = {"file": name, **inspect_message(Path(name).read_bytes(), compiled, envelope_to=list(envelope_to))}
-        if as_json:
-            click.echo(json.dumps(result, ensure_ascii=False))
-            continue
-        click.echo(f"{name}:")
-        for key in ("subject", "from", "envelope_to", "route", "pipeline", "code", "links", "defects", "error"):
-            if key in result:
-                click.echo(f"  {key + ':':<12} {result[key]}")
-
-
 cli.add_command(smtp)
+cli.add_command(inspect)
 
 
 def main() -> None:
