@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 
+from service.addresses.config import AddressAccounts
 from service.smtp.config import SmtpConfig
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -103,6 +104,8 @@ class AppConfig(_Strict):
     outbound: OutboundConfig = OutboundConfig()
     trusted_proxies: list[str] = Field(default_factory=list)
     smtp: SmtpConfig | None = None
+    #: Provider accounts that make addresses delivering here (``mailhook addresses``, issue 10).
+    addresses: AddressAccounts = Field(default_factory=list)
 
     @field_validator("sources")
     @classmethod
