@@ -6,7 +6,9 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import service.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+# Importing each table module registers its tables on SQLModel.metadata.
+import service.store.addresses
+import service.store.models  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata
