@@ -8,6 +8,7 @@ import sys
 import click
 from pydantic import ValidationError
 
+from service.cli.addresses import addresses
 from service.cli.checks import run_checks
 from service.cli.dev import run_dev
 from service.cli.dev_redis import with_dev_redis
@@ -136,6 +137,7 @@ def runs(ctx: click.Context, failed: bool, message_id: str | None, limit: int) -
 
 cli.add_command(smtp)
 cli.add_command(inspect)
+cli.add_command(addresses)
 
 
 def main() -> None:
