@@ -1,0 +1,250 @@
+"""Every address provider against its local fake: create, list, delete, a bad key, 429 handling.
+
+The fakes (tests/support/fakes/) answer as each provider's documentation says; the same adapter
+code talks to the real service when ``base_url`` is left out.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from service.addresses.addy import Addy
+from service.addresses.base import (
+    AddressProvider,
+    ProviderAuthError,
+    ProviderError,
+    ProviderNotFound,
+    ProviderRateLimited,
+    ProvisionedAddress,
+    retry_after_seconds,
+)
+from service.addresses.registry import ADDRESS_PROVIDERS
+from service.addresses.service import provider_for
+from tests.support.fakes.base import FakeAPI, Swappable
+from tests.support.fakes.cases import CASES, Case
+from tests.support.servers import serve_in_thread
+
+#: Each fake's documented (or, where undocumented, typical) answer to a taken address.
+DUPLICATE = {
+    "addy": "(POST /api/v1/aliases -> 422): The local part has already been taken.",
+    "forwardemail": "(POST /v1/domains/example.com/aliases -> 400): Alias already exists for domain.",
+    "improvmx": "(POST /v3/domains/example.com/aliases/ -> 400): alias: This alias already exists.",
+    "mittwald": "(POST /v2/projects/p-123/mail-addresses -> 409): the mail address already exists",
+    "proxiedmail": "(POST /api/v1/proxy-bindings -> 422): The proxy address has already been taken.",
+}
+
+
+class Sleeps(list[float]):
+    """Records the waits instead of sleeping, so retry tests are fast and exact."""
+
+    async def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[dict[str, tuple[Swappable, str]]]:
+    """One loopback server per provider for the module; each test swaps in a fresh fake."""
+    with ExitStack() as stack:
+        running = {}
+        for name, case in CASES.items():
+            app = Swappable(case.make_fake().app())
+            running[name] = (app, stack.enter_context(serve_in_thread(app)))
+        yield running
+
+
+@pytest.fixture(params=sorted(CASES))
+def served(request: pytest.FixtureRequest, servers: dict[str, tuple[Swappable, str]]) -> tuple[Case, FakeAPI, str]:
+    case = CASES[request.param]
+    fake = case.make_fake()
+    app, base = servers[request.param]
+    app.app = fake.app()
+    return case, fake, base
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+def _provider(
+    served: tuple[Case, FakeAPI, str], http: httpx.AsyncClient, sleeps: Sleeps | None = None, **overrides: Any
+) -> AddressProvider:
+    case, _, base = served
+    return provider_for(case.account(base, **overrides), http, sleep=sleeps if sleeps is not None else Sleeps())
+
+
+def test_every_provider_has_a_fake_case() -> None:
+    assert set(CASES) == set(ADDRESS_PROVIDERS)
+
+
+async def test_create_list_delete(served: tuple[Case, FakeAPI, str], http: httpx.AsyncClient) -> None:
+    case, _, _ = served
+    provider = _provider(served, http)
+
+    made = await provider.create("signup", None)
+
+    assert made.address == f"signup@{case.domain}"
+    assert made.provider_ref
+    listed = await provider.list()
+    assert [a.address for a in listed] == [made.address]
+    assert listed[0].provider_ref == made.provider_ref
+    await provider.delete(made)
+    assert await provider.list() == []
+
+
+async def test_create_without_a_local_part(served: tuple[Case, FakeAPI, str], http: httpx.AsyncClient) -> None:
+    case, _, _ = served
+    made = await _provider(served, http).create(None, None)
+    local, _, domain = made.address.partition("@")
+    assert local and domain == case.domain
+
+
+async def test_list_leaves_out_addresses_delivering_elsewhere(
+    served: tuple[Case, FakeAPI, str], http: httpx.AsyncClient
+) -> None:
+    case, fake, _ = served
+    provider = _provider(served, http)
+    target = provider.target
+    other = "https://elsewhere.test/hook" if target.startswith("https://") else "someone@example.org"
+    case.seed_foreign(fake, f"theirs@{case.domain}", other)
+    case.seed_foreign(fake, f"found@{case.domain}", target)
+
+    assert [a.address for a in await provider.list()] == [f"found@{case.domain}"]
+
+
+async def test_a_bad_key_is_an_auth_error_naming_the_account(
+    served: tuple[Case, FakeAPI, str], http: httpx.AsyncClient
+) -> None:
+    case, _, _ = served
+    provider = _provider(served, http, api_key="wrong-key")
+
+    with pytest.raises(ProviderAuthError) as caught:
+        await provider.create("signup", None)
+
+    message = str(caught.value)
+    assert message.startswith(f"{case.provider}: {case.provider} refused the API key")
+    assert "-> 401; check api_key)" in message
+    assert caught.value.status is None or caught.value.status == 401
+    assert "wrong-key" not in message
+
+
+async def test_429_is_retried_after_retry_after(served: tuple[Case, FakeAPI, str], http: httpx.AsyncClient) -> None:
+    case, fake, _ = served
+    sleeps = Sleeps()
+    provider = _provider(served, http, sleeps)
+    if case.provider == "addy":
+        assert isinstance(provider, Addy)
+        await provider.recipient_id()  # looked up before the throttle
+    fake.rate_limit_next(2, retry_after="3")
+
+    made = await provider.create("signup", None)
+
+    assert made.address == f"signup@{case.domain}"
+    assert sleeps == [3.0, 3.0]
+    assert [m for m, _ in fake.requests].count("POST") == 3
+
+
+async def test_429_past_the_retry_budget_raises_rate_limited(
+    served: tuple[Case, FakeAPI, str], http: httpx.AsyncClient
+) -> None:
+    case, fake, _ = served
+    sleeps = Sleeps()
+    provider = _provider(served, http, sleeps, max_retries=1)
+    fake.rate_limit_next(10, retry_after="2")
+
+    with pytest.raises(ProviderRateLimited) as caught:
+        await provider.list()
+
+    assert caught.value.retry_after == 2.0
+    assert sleeps == [2.0]
+    assert "rate limited by" in str(caught.value) and "after 2 attempt(s)" in str(caught.value)
+
+
+async def test_a_retry_after_longer_than_we_wait_raises_at_once(
+    served: tuple[Case, FakeAPI, str], http: httpx.AsyncClient
+) -> None:
+    _, fake, _ = served
+    sleeps = Sleeps()
+    provider = _provider(served, http, sleeps, max_retry_wait_s=30)
+    fake.rate_limit_next(1, retry_after="3600")
+
+    with pytest.raises(ProviderRateLimited) as caught:
+        await provider.list()
+
+    assert caught.value.retry_after == 3600.0 and sleeps == []
+    assert "wait 3600 s" in str(caught.value)
+
+
+async def test_deleting_what_the_provider_does_not_have_is_not_found(
+    served: tuple[Case, FakeAPI, str], http: httpx.AsyncClient
+) -> None:
+    case, _, _ = served
+    gone = ProvisionedAddress(f"gone@{case.domain}", "00000000-0000-0000-0000-000000000000")
+    with pytest.raises(ProviderNotFound):
+        await _provider(served, http).delete(gone)
+
+
+async def test_the_providers_own_error_message_is_passed_on(
+    served: tuple[Case, FakeAPI, str], http: httpx.AsyncClient
+) -> None:
+    case, _, _ = served
+    provider = _provider(served, http)
+    await provider.create("taken", None)
+
+    with pytest.raises(ProviderError) as caught:
+        await provider.create("taken", None)
+
+    assert str(caught.value).endswith(DUPLICATE[case.provider])
+
+
+async def test_unreachable_provider_is_a_one_line_provider_error(http: httpx.AsyncClient) -> None:
+    case = CASES["improvmx"]
+    provider = provider_for(case.account("http://127.0.0.1:9", timeout_s=2), http)
+    with pytest.raises(ProviderError) as caught:
+        await provider.list()
+    assert str(caught.value).startswith("improvmx: cannot reach 127.0.0.1:9")
+    assert "\n" not in str(caught.value)
+
+
+async def test_a_real_wait_honours_retry_after(http: httpx.AsyncClient) -> None:
+    case = CASES["forwardemail"]
+    fake = case.make_fake()
+    fake.rate_limit_next(1, retry_after="1")
+    with serve_in_thread(fake.app()) as base:
+        provider = provider_for(case.account(base), http)
+        started = time.monotonic()
+        assert await provider.list() == []
+        assert time.monotonic() - started >= 1.0
+
+
+async def test_429_without_retry_after_waits_the_default(
+    served: tuple[Case, FakeAPI, str], http: httpx.AsyncClient
+) -> None:
+    _, fake, _ = served
+    sleeps = Sleeps()
+    fake.rate_limit_next(1, retry_after=None)
+    assert await _provider(served, http, sleeps).list() == []
+    assert sleeps == [AddressProvider.default_retry_after_s]
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("7", 7.0), ("0", 0.0), ("-3", 0.0), ("soon", None), ("", None), ("nan", None)],
+)
+def test_retry_after_delay_seconds(value: str, seconds: float | None) -> None:
+    assert retry_after_seconds({"retry-after": value} if value else {}) == seconds
+
+
+def test_retry_after_http_date() -> None:
+    later = datetime.now(UTC) + timedelta(seconds=30)
+    waited = retry_after_seconds({"retry-after": format_datetime(later, usegmt=True)})
+    assert waited is not None and 28 <= waited <= 30
