@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from click.testing import CliRunner, Result
 
-from service.cli import cli
+from service.cli.main import cli
 from service.settings import Settings
 from tests.support.fakes.cases import WEBHOOK
 from tests.support.fakes.improvmx import FakeImprovMX

@@ -20,9 +20,9 @@ from service.addresses.service import (
     list_addresses,
 )
 from service.config import AppConfig, ConfigError, parse_config
-from service.db import make_engine
 from service.settings import Settings
 from service.store import addresses as store
+from service.store.db import make_engine
 from tests.support.fakes.addy import FakeAddy
 from tests.support.fakes.cases import SMTP_TARGET, WEBHOOK
 from tests.support.fakes.improvmx import FakeImprovMX
