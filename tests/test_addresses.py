@@ -15,6 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
 
 from service.addresses.addy import Addy
 from service.addresses.base import (
@@ -133,7 +137,7 @@ async def test_a_bad_key_is_an_auth_error_naming_the_account(
     message = str(caught.value)
     assert message.startswith(f"{case.provider}: {case.provider} refused the API key")
     assert "-> 401; check api_key)" in message
-    assert caught.value.status is None or caught.value.status == 401
+    assert caught.value.status == 401
     assert "wrong-key" not in message
 
 
@@ -248,3 +252,36 @@ def test_retry_after_http_date() -> None:
     later = datetime.now(UTC) + timedelta(seconds=30)
     waited = retry_after_seconds({"retry-after": format_datetime(later, usegmt=True)})
     assert waited is not None and 28 <= waited <= 30
+
+
+def _echoing_improvmx() -> Starlette:
+    """An ImprovMX that quotes the bad ``forward`` back (as validation messages often do), then fails."""
+
+    async def create(request: Request) -> Response:
+        body = await request.json()
+        return JSONResponse({"errors": {"forward": [f"{body['forward']}\nis not allowed"]}, "success": False}, 400)
+
+    async def index(request: Request) -> Response:
+        return PlainTextResponse("<html>\n502 Bad Gateway\n</html>", 502)
+
+    return Starlette(
+        routes=[
+            Route("/v3/domains/example.com/aliases/", create, methods=["POST"]),
+            Route("/v3/domains/example.com/aliases/", index, methods=["GET"]),
+        ]
+    )
+
+
+async def test_error_text_is_one_line_and_never_shows_our_hook_url(http: httpx.AsyncClient) -> None:
+    case = CASES["improvmx"]
+    with serve_in_thread(_echoing_improvmx()) as base:
+        provider = provider_for(case.account(base), http)
+        with pytest.raises(ProviderError) as refused:
+            await provider.create("x", None)
+        with pytest.raises(ProviderError) as broken:
+            await provider.list()
+    assert str(refused.value).endswith("-> 400): forward: <deliver_to> is not allowed")
+    assert provider.target not in str(refused.value)
+    assert str(broken.value) == (
+        "improvmx: improvmx error (GET /v3/domains/example.com/aliases/ -> 502): <html> 502 Bad Gateway </html>"
+    )

@@ -160,19 +160,20 @@ class AddressProvider(ABC):
         what = f"{request.method} {request.url.path} -> {status}"
         if status in (401, 403):
             hint = "check api_key" if status == 401 else "the key lacks permission or the plan lacks the feature"
-            return ProviderAuthError(self.account.name, f"{self.name} refused the API key ({what}; {hint}){detail}")
+            message = f"{self.name} refused the API key ({what}; {hint}){detail}"
+            return ProviderAuthError(self.account.name, message, status=status)
         if status == 404:
             return ProviderNotFound(self.account.name, f"{self.name}: not found ({what}){detail}", status=status)
         return ProviderError(self.account.name, f"{self.name} error ({what}){detail}", status=status)
 
     def _detail(self, response: httpx.Response) -> str:
+        """ ": <the provider's message>" on one bounded line, our hook URL (a secret) masked if echoed."""
         try:
-            body = response.json()
+            message = self.error_message(response.json())
         except ValueError:
-            text = response.text.strip().splitlines()
-            return f": {text[0][:200]}" if text else ""
-        message = self.error_message(body)
-        return f": {message}" if message else ""
+            message = response.text
+        text = " ".join((message or "").replace(self.target, "<deliver_to>").split())
+        return f": {text[:300]}" if text else ""
 
     def json(self, response: httpx.Response) -> Any:
         """The response body as JSON, or a ``ProviderError`` naming what the provider sent instead."""
