@@ -1,0 +1,49 @@
+"""Typed Python client for Mailhook's read API (``/api/v1``), sync and async, on httpx.
+
+    from service.client import MailhookClient
+
+    with MailhookClient() as mailhook:          # MAILHOOK_URL, MAILHOOK_TOKEN
+        since = mailhook.cursor()
+        ...                                      # trigger the email
+        code = mailhook.wait_for_code("signup+run1@qa.example.com", since=since)
+
+The pytest plugin (:mod:`service.client.pytest_plugin`) builds on it.
+"""
+
+from service.client.aio import AsyncMailhookClient
+from service.client.core import DEFAULT_URL, ClientConfig, MessageFilters, WaitOptions
+from service.client.errors import (
+    BadRequest,
+    Forbidden,
+    MailhookError,
+    NotFound,
+    ServerUnavailable,
+    Unauthorized,
+    WaitTimeout,
+)
+from service.client.models import Address, AttachmentInfo, Mailbox, MessageDetail, Run, StepRun, Summary, WaitResult
+from service.client.sync import MailhookClient
+
+__all__ = [
+    "DEFAULT_URL",
+    "Address",
+    "AsyncMailhookClient",
+    "AttachmentInfo",
+    "BadRequest",
+    "ClientConfig",
+    "Forbidden",
+    "Mailbox",
+    "MailhookClient",
+    "MailhookError",
+    "MessageDetail",
+    "MessageFilters",
+    "NotFound",
+    "Run",
+    "ServerUnavailable",
+    "StepRun",
+    "Summary",
+    "Unauthorized",
+    "WaitOptions",
+    "WaitResult",
+    "WaitTimeout",
+]
