@@ -11,7 +11,7 @@ The pytest plugin (:mod:`service.client.pytest_plugin`) builds on it.
 """
 
 from service.client.aio import AsyncMailhookClient
-from service.client.core import DEFAULT_URL, ClientConfig, MessageFilters, WaitOptions
+from service.client.core import DEFAULT_URL, ClientConfig, LinkMatch, MessageFilters, WaitOptions, Want
 from service.client.errors import (
     BadRequest,
     Forbidden,
@@ -32,6 +32,7 @@ __all__ = [
     "BadRequest",
     "ClientConfig",
     "Forbidden",
+    "LinkMatch",
     "Mailbox",
     "MailhookClient",
     "MailhookError",
@@ -46,4 +47,5 @@ __all__ = [
     "WaitOptions",
     "WaitResult",
     "WaitTimeout",
+    "Want",
 ]

@@ -130,9 +130,13 @@ class AsyncMailhookClient:
         """The first link containing ``match`` (a substring) or matching it (a compiled regex)."""
         return await self._wait_for(to, Want.link(match), options)
 
+    async def wait(self, to: str, want: Want, **options: Unpack[WaitOptions]) -> WaitResult:
+        """Wait for the first message ``want`` picks something from (the other ``wait_for_*`` build on it)."""
+        return await self._wait(core.wait_plan(to, want, **options))
+
     async def _wait_for(self, to: str, want: Want, options: WaitOptions) -> str:
-        found = want.pick((await self._wait(core.wait_plan(to, want, **options))).message)
-        assert found is not None  # the plan only returns a result its `want` accepted
+        found = want.pick((await self.wait(to, want, **options)).message)
+        assert found is not None  # `wait` only returns a message its `want` accepted
         return found
 
     async def _wait(self, plan: WaitPlan) -> WaitResult:

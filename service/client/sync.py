@@ -126,9 +126,13 @@ class MailhookClient:
         """The first link containing ``match`` (a substring) or matching it (a compiled regex)."""
         return self._wait_for(to, Want.link(match), options)
 
+    def wait(self, to: str, want: Want, **options: Unpack[WaitOptions]) -> WaitResult:
+        """Wait for the first message ``want`` picks something from (the other ``wait_for_*`` build on it)."""
+        return self._wait(core.wait_plan(to, want, **options))
+
     def _wait_for(self, to: str, want: Want, options: WaitOptions) -> str:
-        found = want.pick(self._wait(core.wait_plan(to, want, **options)).message)
-        assert found is not None  # the plan only returns a result its `want` accepted
+        found = want.pick((self.wait(to, want, **options)).message)
+        assert found is not None  # `wait` only returns a message its `want` accepted
         return found
 
     def _wait(self, plan: WaitPlan) -> WaitResult:

@@ -30,6 +30,8 @@ READ_TOKEN = "mh_read-token-for-tests-0123456789abcdefghijkl"
 ADMIN_TOKEN = "mh_admin-token-for-tests-0123456789abcdefghijk"
 LIST_PARAMS = {"to", "from", "subject", "text", "tag", "source", "status", "since", "until", "cursor", "limit"}
 WAIT_PARAMS = {"to", "from", "subject", "since", "timeout", "claim"}
+#: Not part of the API: lets a test in another process (pytester, a CLI subprocess) "send" mail.
+DELIVER_PATH = "/_fake/deliver"
 VIAS = {"proxiedmail", "improvmx", "forwardemail", "addy", "mittwald"}
 
 
@@ -127,6 +129,7 @@ class FakeMailhookAPI:
                 Route("/api/v1/wait", self._wait, methods=["GET"]),
                 Route("/api/v1/addresses", self._addresses, methods=["GET", "POST"]),
                 Route("/api/v1/addresses/{address}", self._delete_address, methods=["DELETE"]),
+                Route(DELIVER_PATH, self._deliver, methods=["POST"]),
             ],
             exception_handlers={ApiError: lambda request, exc: exc.response()},  # type: ignore[dict-item]
         )
@@ -262,6 +265,11 @@ class FakeMailhookAPI:
         details |= {"max_timeout": self.max_wait_s, "capped": timeout > self.max_wait_s, "cursor": f"c:{snapshot}"}
         text = f"no message to {params['to']} within {effective:g} s"
         return ApiError(408, "timeout", text, **details).response()
+
+    async def _deliver(self, request: Request) -> Response:
+        body = await request.json()
+        links = tuple(body.pop("links", ()))
+        return JSONResponse(self.summary(self.deliver(body.pop("to"), links=links, **body)), 201)
 
     async def _addresses(self, request: Request) -> Response:
         if request.method == "GET":
