@@ -20,7 +20,7 @@ from service.settings import Settings
 from tests.conftest import fixture_bytes
 from tests.support.processes import mailhook_command, mailhook_env, wait_http
 
-COMMANDS = ["serve", "worker", "dev", "smtp", "migrate", "check", "replay", "messages", "runs", "inspect"]
+COMMANDS = ["serve", "worker", "dev", "smtp", "migrate", "check", "replay", "messages", "runs", "inspect", "wait"]
 
 
 @pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)])

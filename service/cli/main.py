@@ -16,6 +16,7 @@ from service.cli.failures import UNREACHABLE, describe_unreachable
 from service.cli.inspect import inspect
 from service.cli.runner import run_worker, serve_web
 from service.cli.smtp import smtp
+from service.cli.wait import wait
 from service.config import ConfigError
 from service.logs import configure_logging
 from service.replay import replay_message
@@ -138,6 +139,7 @@ def runs(ctx: click.Context, failed: bool, message_id: str | None, limit: int) -
 cli.add_command(smtp)
 cli.add_command(inspect)
 cli.add_command(addresses)
+cli.add_command(wait)
 
 
 def main() -> None:

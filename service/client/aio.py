@@ -55,7 +55,7 @@ class AsyncMailhookClient:
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             return await self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             raise core.transport_error(exc, self.config.url) from exc
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

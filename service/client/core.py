@@ -74,6 +74,12 @@ class ClientConfig:
     ) -> ClientConfig:
         env = os.environ if environ is None else environ
         base = (url or env.get("MAILHOOK_URL") or DEFAULT_URL).rstrip("/")
+        try:
+            scheme = httpx.URL(base).scheme
+        except httpx.InvalidURL as exc:
+            raise MailhookError(f"the Mailhook URL {base!r} is not a URL: {exc}") from exc
+        if scheme not in ("http", "https"):
+            raise MailhookError(f"the Mailhook URL {base!r} must start with http:// or https://")
         return cls(url=base, token=token or env.get("MAILHOOK_TOKEN") or None, timeout=timeout)
 
     def headers(self) -> dict[str, str]:
@@ -129,12 +135,14 @@ def parse_addresses(body: Any) -> list[Address]:
     return [Address.from_json(item) for item in items]
 
 
-def transport_error(exc: httpx.TransportError, url: str) -> ServerUnavailable:
-    """A connection-level failure as the one error callers catch, naming where we tried."""
+def transport_error(exc: httpx.RequestError, url: str) -> MailhookError:
+    """A request that got no usable answer, as the one error callers catch, naming where we tried."""
+    reason = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
         return ServerUnavailable(f"Mailhook at {url} did not answer in time ({type(exc).__name__})")
-    reason = str(exc) or type(exc).__name__
-    return ServerUnavailable(f"cannot reach Mailhook at {url}: {reason}")
+    if isinstance(exc, httpx.TransportError):
+        return ServerUnavailable(f"cannot reach Mailhook at {url}: {reason}")
+    return MailhookError(f"bad answer from Mailhook at {url}: {reason}")  # redirect loops, broken encodings
 
 
 def error_from_response(response: httpx.Response, config: ClientConfig) -> MailhookError:

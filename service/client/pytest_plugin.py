@@ -105,7 +105,11 @@ def mailhook_settings(pytestconfig: pytest.Config) -> InboxSettings:
 @pytest.fixture(scope="session")
 def mailhook_client(pytestconfig: pytest.Config) -> Iterator[MailhookClient]:
     """A :class:`MailhookClient` on ``--mailhook-url`` / ``MAILHOOK_URL`` with ``MAILHOOK_TOKEN``."""
-    with MailhookClient(settings_from(pytestconfig)[0]) as client:
+    try:
+        client = MailhookClient(settings_from(pytestconfig)[0])
+    except MailhookError as exc:
+        pytest.fail(f"mailhook_client: {exc}", pytrace=False)
+    with client:
         yield client
 
 

@@ -51,7 +51,7 @@ class MailhookClient:
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             return self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             raise core.transport_error(exc, self.config.url) from exc
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
