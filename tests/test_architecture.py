@@ -73,6 +73,17 @@ def test_workers_never_import_ingest_api_ui_or_the_composition_root() -> None:
     assert found == []
 
 
+def test_client_sees_mailhook_only_through_http() -> None:
+    """The client and pytest plugin load in other projects' suites: no server code comes with them."""
+    found = [
+        f"{name}:{line} imports {target}"
+        for name, path in _modules("service/client")
+        for target, line, _ in _imports(path)
+        if _within(target, ("service", "workers")) and not _within(target, ("service.client",))
+    ]
+    assert found == []
+
+
 #: Imports inside functions that are there for a reason other than dodging an import loop.
 LATE_IMPORTS_ALLOWED: dict[str, str] = {}
 
