@@ -96,7 +96,7 @@ def test_wait_as_a_process_never_shows_a_traceback() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     for mailhook_url, expected in [
         (url, f"mailhook wait: cannot reach Mailhook at {url}: "),
-        ("localhost:8000", "mailhook wait: the Mailhook URL 'localhost:8000' must start with http:// or https://"),
+        ("localhost:8000", "mailhook wait: the Mailhook URL 'localhost:8000' must look like http(s)://HOST[:PORT]"),
     ]:
         env = base_env | {"MAILHOOK_URL": mailhook_url}
         done = subprocess.run(

@@ -75,11 +75,11 @@ class ClientConfig:
         env = os.environ if environ is None else environ
         base = (url or env.get("MAILHOOK_URL") or DEFAULT_URL).rstrip("/")
         try:
-            scheme = httpx.URL(base).scheme
+            parsed = httpx.URL(base)
         except httpx.InvalidURL as exc:
             raise MailhookError(f"the Mailhook URL {base!r} is not a URL: {exc}") from exc
-        if scheme not in ("http", "https"):
-            raise MailhookError(f"the Mailhook URL {base!r} must start with http:// or https://")
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise MailhookError(f"the Mailhook URL {base!r} must look like http(s)://HOST[:PORT]")
         return cls(url=base, token=token or env.get("MAILHOOK_TOKEN") or None, timeout=timeout)
 
     def headers(self) -> dict[str, str]:
