@@ -105,6 +105,14 @@ def test_wait_timeout_zero_checks_once(client: MailhookClient, fake: FakeMailhoo
     assert [params["timeout"] for params in waits(fake)] == ["0"]
 
 
+def test_a_wait_longer_than_the_contracts_maximum_asks_for_a_day_at_a_time(
+    client: MailhookClient, fake: FakeMailhookAPI
+) -> None:
+    fake.deliver(TO)
+    client.wait_for_message(TO, since="c:0", timeout=3 * 86400)
+    assert [params["timeout"] for params in waits(fake)] == ["86400"]
+
+
 def test_wait_for_code_passes_over_mail_without_a_code(client: MailhookClient, fake: FakeMailhookAPI) -> None:
     since = client.cursor()
     fake.deliver(TO, subject="Welcome")

@@ -11,7 +11,7 @@ The pytest plugin (:mod:`service.client.pytest_plugin`) builds on it.
 """
 
 from service.client.aio import AsyncMailhookClient
-from service.client.core import DEFAULT_URL, ClientConfig, LinkMatch, MessageFilters, WaitOptions, Want
+from service.client.core import DEFAULT_URL, ClientConfig, MessageFilters, WaitOptions
 from service.client.errors import (
     BadRequest,
     Forbidden,
@@ -23,6 +23,7 @@ from service.client.errors import (
 )
 from service.client.models import Address, AttachmentInfo, Mailbox, MessageDetail, Run, StepRun, Summary, WaitResult
 from service.client.sync import MailhookClient
+from service.client.waiting import LinkMatch, Want
 
 __all__ = [
     "DEFAULT_URL",

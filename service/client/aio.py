@@ -14,9 +14,10 @@ from typing import Any, Unpack
 import httpx
 
 from service.client import core
-from service.client.core import ClientConfig, LinkMatch, MessageFilters, Since, WaitOptions, WaitPlan, Want
+from service.client.core import ClientConfig, MessageFilters, Since, WaitOptions
 from service.client.errors import NotFound
 from service.client.models import Address, MessageDetail, Summary, WaitResult
+from service.client.waiting import LinkMatch, WaitPlan, Want, wait_plan
 
 
 class AsyncMailhookClient:
@@ -117,9 +118,7 @@ class AsyncMailhookClient:
         raises :class:`WaitTimeout`. ``claim=True`` hands each message to one caller only.
         Pass the result's ``cursor`` as ``since`` to wait for the next message.
         """
-        plan = core.wait_plan(
-            to, Want.message(), from_=from_, subject=subject, since=since, timeout=timeout, claim=claim
-        )
+        plan = wait_plan(to, Want.message(), from_=from_, subject=subject, since=since, timeout=timeout, claim=claim)
         return await self._wait(plan)
 
     async def wait_for_code(self, to: str, **options: Unpack[WaitOptions]) -> str:
@@ -132,7 +131,7 @@ class AsyncMailhookClient:
 
     async def wait(self, to: str, want: Want, **options: Unpack[WaitOptions]) -> WaitResult:
         """Wait for the first message ``want`` picks something from (the other ``wait_for_*`` build on it)."""
-        return await self._wait(core.wait_plan(to, want, **options))
+        return await self._wait(wait_plan(to, want, **options))
 
     async def _wait_for(self, to: str, want: Want, options: WaitOptions) -> str:
         found = want.pick((await self.wait(to, want, **options)).message)
@@ -141,9 +140,8 @@ class AsyncMailhookClient:
 
     async def _wait(self, plan: WaitPlan) -> WaitResult:
         while True:
-            response = await self._send(
-                "GET", "/wait", params=plan.params(), timeout=plan.http_timeout(self.config.timeout)
-            )
+            params, timeout = plan.next_request(self.config.timeout)
+            response = await self._send("GET", "/wait", params=params, timeout=timeout)
             result = plan.on_answer(response, self.config)
             if result is not None:
                 return result

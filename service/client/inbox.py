@@ -18,10 +18,10 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from service.client.core import LinkMatch, Want
 from service.client.errors import MailhookError
 from service.client.models import Address, Summary
 from service.client.sync import MailhookClient
+from service.client.waiting import LinkMatch, Want
 
 #: RFC 5321 caps a local part at 64 octets; the slug is cut to fit the base and the random part.
 MAX_LOCAL_PART = 64

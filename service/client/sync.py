@@ -10,9 +10,10 @@ from typing import Any, Unpack
 import httpx
 
 from service.client import core
-from service.client.core import ClientConfig, LinkMatch, MessageFilters, Since, WaitOptions, WaitPlan, Want
+from service.client.core import ClientConfig, MessageFilters, Since, WaitOptions
 from service.client.errors import NotFound
 from service.client.models import Address, MessageDetail, Summary, WaitResult
+from service.client.waiting import LinkMatch, WaitPlan, Want, wait_plan
 
 
 class MailhookClient:
@@ -113,9 +114,7 @@ class MailhookClient:
         raises :class:`WaitTimeout`. ``claim=True`` hands each message to one caller only.
         Pass the result's ``cursor`` as ``since`` to wait for the next message.
         """
-        plan = core.wait_plan(
-            to, Want.message(), from_=from_, subject=subject, since=since, timeout=timeout, claim=claim
-        )
+        plan = wait_plan(to, Want.message(), from_=from_, subject=subject, since=since, timeout=timeout, claim=claim)
         return self._wait(plan)
 
     def wait_for_code(self, to: str, **options: Unpack[WaitOptions]) -> str:
@@ -128,7 +127,7 @@ class MailhookClient:
 
     def wait(self, to: str, want: Want, **options: Unpack[WaitOptions]) -> WaitResult:
         """Wait for the first message ``want`` picks something from (the other ``wait_for_*`` build on it)."""
-        return self._wait(core.wait_plan(to, want, **options))
+        return self._wait(wait_plan(to, want, **options))
 
     def _wait_for(self, to: str, want: Want, options: WaitOptions) -> str:
         found = want.pick((self.wait(to, want, **options)).message)
@@ -137,7 +136,8 @@ class MailhookClient:
 
     def _wait(self, plan: WaitPlan) -> WaitResult:
         while True:
-            response = self._send("GET", "/wait", params=plan.params(), timeout=plan.http_timeout(self.config.timeout))
+            params, timeout = plan.next_request(self.config.timeout)
+            response = self._send("GET", "/wait", params=params, timeout=timeout)
             result = plan.on_answer(response, self.config)
             if result is not None:
                 return result
