@@ -7,15 +7,19 @@ classifier and the bounce store (PLAN.md, "Contract: bounce model").
 
 Kinds:
 
-* ``hard``      permanent failure (5.x.x, SMTP 5xx): the address is dead or refuses us for good.
-* ``soft``      temporary failure the remote MTA gave up on (4.x.x, SMTP 4xx, or an
-  unreadable failure): retrying later may work.
+* ``hard``      the address will not accept mail again: the mailbox or its domain does not
+  exist, has moved, or the host accepts no mail (reasons ``user_unknown``, ``domain_not_found``).
+  Like sisimai's ``hardbounce`` this is about the *address*, not the SMTP digit: a 5.x.x spam
+  block, quota or size refusal is ``soft``, since the same address may take other mail later.
+  Suppressing on ``hard`` is therefore safe.
+* ``soft``      any other failure the sending MTA gave up on, permanent (5.x.x) or temporary
+  (4.x.x), including a suspended mailbox, a policy block and an unreadable report.
 * ``delayed``   a warning that delivery is still being retried (DSN ``Action: delayed``).
 * ``complaint`` the recipient marked the mail as spam (ARF feedback report, provider event).
 
 Reasons (a small taxonomy; anything finer stays in ``status`` and ``diagnostic``):
 
-* ``user_unknown``     no such mailbox, or the mailbox is disabled (x.1.1, x.1.0, x.2.1).
+* ``user_unknown``     no such mailbox (x.1.1, x.1.0), moved (x.1.6), or disabled (x.2.1; ``soft``).
 * ``mailbox_full``     over quota (x.2.2, x.3.1).
 * ``domain_not_found`` the domain or its mail host does not exist (x.1.2, x.1.10, x.4.4).
 * ``policy``           refused by the receiver: spam / content / reputation / authentication
