@@ -8,9 +8,10 @@ classifier could not read with a defect instead of losing it.
 Modules, one job each: ``mime`` (lenient MIME reads), ``fields`` (RFC 822 field blocks),
 ``dsn`` (RFC 3464), ``arf`` (RFC 5965 complaints), ``autoreply`` (RFC 3834 and challenges),
 ``signals`` (does a plain mail look like a bounce), ``text`` (recipients in notice text),
-``original`` (the returned original), ``causes`` + ``status`` (kind and reason), ``classify``.
+``original`` (the returned original), ``ses`` (SES notifications by mail), ``causes`` + ``status``
+(kind and reason), ``classifier`` (the entry point).
 """
 
-from workers.bounces.classify import classify, classify_with_defects
+from workers.bounces.classifier import classify, classify_with_defects
 
 __all__ = ["classify", "classify_with_defects"]

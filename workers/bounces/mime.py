@@ -56,7 +56,12 @@ def header(msg: Message, name: str) -> str:
     value = next((v for k, v in msg.raw_items() if k.lower() == wanted), None)
     if value is None:
         return ""
-    text = _raw_charset(str(value))
+    return decode_header_text(str(value))
+
+
+def decode_header_text(value: str) -> str:
+    """A raw header value as text: RFC 2047 words decoded, undeclared 8-bit guessed, unfolded."""
+    text = _raw_charset(value)
     if "=?" in text:
         try:
             text = str(email.header.make_header(email.header.decode_header(text)))

@@ -56,6 +56,7 @@ _COMMAND = re.compile(
     re.IGNORECASE,
 )
 _TRANSIENT_DNS = re.compile(r"not found, try again|temporar|malformed or unexpected|servfail", re.IGNORECASE)
+_FAILED_REPLY = re.compile(r"\s*<<<\s*[45]\d\d")
 _HARD_CAUSES = frozenset({"user_unknown", "has_moved", "host_unknown", "not_accept"})
 
 
@@ -109,8 +110,12 @@ def better_status(declared: str | None, diagnostic: str | None) -> str | None:
 
 def rcpt_failed(notice: str, address: str) -> str | None:
     """``"RCPT"`` when a transcript shows this recipient's own RCPT TO answered with 4xx/5xx."""
-    match = re.search(rf">>>\s*RCPT TO:\s*<?{re.escape(address)}>?[^\n]*\n\s*<<<\s*[45]\d\d", notice, re.IGNORECASE)
-    return "RCPT" if match else None
+    wanted = address.lower()
+    lines = notice.lower().splitlines()
+    for index, line in enumerate(lines[:-1]):
+        if ">>>" in line and "rcpt to" in line and wanted in line and _FAILED_REPLY.match(lines[index + 1]):
+            return "RCPT"
+    return None
 
 
 def _precise_address_status(status: str | None) -> bool:

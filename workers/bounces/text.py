@@ -105,6 +105,8 @@ def _dequote(text: str) -> str:
 
 def _addresses_on(line: str, own: set[str], sender: str) -> list[tuple[str, int]]:
     """The recipient addresses a line names, each with the column where its error text starts."""
+    if "@" not in line:
+        return []
     results: list[tuple[str, int]] = []
     for pattern, group in ((_LISTED, 1), (_LABELLED, 2), (_SENTENCE, 3)):
         for match in pattern.finditer(line):

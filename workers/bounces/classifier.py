@@ -6,8 +6,8 @@ filling gaps; without either, the mail must look like a bounce (``signals``) and
 auto-reply or challenge (``autoreply``), and then the notice text is read (``text``). Kind and
 reason per recipient come from ``status.verdict``.
 
-Ordinary mail is turned away cheaply: when its headers show no sign of being a report and the
-first bytes of its body hold none of the phrases a notice needs, the body is never parsed.
+Ordinary mail is turned away cheaply (``signals.may_be_report``): when its headers show no
+sign of a report and its first bytes none of the phrases a notice needs, it is never parsed.
 """
 
 from __future__ import annotations
@@ -23,15 +23,6 @@ from workers.bounces.found import Found, Scan
 from workers.bounces.status import find_command, find_reply_code, find_status, rcpt_failed, severity, verdict
 
 _MAX_BYTES = 4 * 1024 * 1024  # bounces are small; past this only the head of the mail is read
-_SNIFF_BYTES = 96 * 1024
-_HEAD_END = re.compile(rb"\r?\n\r?\n|\r\r")
-_SNIFF = re.compile(
-    rb"(?i)multipart/report|delivery-status|feedback-report|final-recipient|mailer-daemon|postmaster|"
-    rb"undeliver|not (be )?delivered|delivery|deliver your|returned mail|failure notice|permanent error|"
-    rb"transcript of session|qmail-send|x-hmxmroriginalrecipient|rejected|auto-submitted|autoreply|"
-    rb"auto-reply|automatic reply|out of (the )?office|vacation|return-path: ?<>|post_master|mail system|"
-    rb"no such user|user unknown|unknown user|mailbox|\b[45]\.\d{1,3}\.\d{1,3}\b|notificationtype|eventtype"
-)
 _OWN_HEADERS = ("From", "To", "Cc", "Reply-To", "Return-Path", "Sender")
 _ORIGINAL_OWN = ("From", "Sender", "Return-Path", "Reply-To")
 _REPORTING_HOST = re.compile(
@@ -60,7 +51,7 @@ def classify(raw: bytes) -> BounceReport | None:
 
 
 def _classify(raw: bytes) -> BounceReport | None:
-    if not isinstance(raw, bytes | bytearray) or not _may_be_report(bytes(raw)):
+    if not isinstance(raw, bytes | bytearray) or not signals.may_be_report(bytes(raw)):
         return None
     msg = mime.parse(bytes(raw[:_MAX_BYTES]))
     complaint = arf.read(msg)
@@ -87,13 +78,6 @@ def _classify(raw: bytes) -> BounceReport | None:
     scan.original_message_id = scan.original_message_id or original.message_id(headers)
     scan.reporting_mta = scan.reporting_mta or _reporting_host(notice)
     return _report(scan, text.general_diagnostic(notice, mime.header(msg, "Subject")), find_command(notice), notice)
-
-
-def _may_be_report(raw: bytes) -> bool:
-    """Cheap pre-check: could any part of the classifier say yes to this mail?"""
-    match = _HEAD_END.search(raw, 0, _SNIFF_BYTES)
-    head = raw[: match.start()] if match else raw[:_SNIFF_BYTES]
-    return bool(_SNIFF.search(head)) or bool(_SNIFF.search(raw, len(head), _SNIFF_BYTES))
 
 
 def _merge(from_dsn: list[Found], from_text: list[Found]) -> list[Found]:
