@@ -62,13 +62,13 @@ def _classify(raw: bytes) -> BounceReport | None:
         kind, scan = notification
         return _complaint(scan) if kind == "Complaint" else _report(scan, None, None, "")
     notice = mime.report_text(msg)
-    scan = dsn.read(msg)
-    if scan is None or not scan.recipients:
-        if scan is not None and scan.delivered:
+    read = dsn.read(msg)
+    if read is None or not read.recipients:
+        if read is not None and read.delivered:
             return None  # a success DSN
         if autoreply.is_auto_reply(msg, notice) or not signals.looks_like_bounce(msg, notice):
             return None
-        scan = scan or Scan()
+    scan = read or Scan()
     headers = original.original_headers(msg) or original.inline_original(mime.report_text_uncut(msg))
     own = _own_addresses(msg, headers)
     sender = next((a for _, a in getaddresses([mime.header(msg, "From")])), "")

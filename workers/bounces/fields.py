@@ -53,9 +53,10 @@ def part_text(part: Message) -> str:
         for block in payload:
             if isinstance(block, Message):
                 chunks.append("\n".join(f"{name}: {_one_line(value)}" for name, value in block.items()))
-                if not block.is_multipart() and isinstance(block.get_payload(), str):
+                body = block.get_payload()
+                if isinstance(body, str):
                     # A block with no blank line after it swallows the next block as its "body".
-                    chunks.append(block.get_payload())
+                    chunks.append(body)
         return "\n\n".join(chunks)
     return mime.payload_text(part)  # transfer-encoded, or a string payload
 

@@ -32,9 +32,8 @@ def read(body: str) -> tuple[str, Scan] | None:
     detail = document.get(key)
     if not isinstance(detail, dict):
         return None
-    mail = document.get("mail") if isinstance(document.get("mail"), dict) else {}
-    common = mail.get("commonHeaders") if isinstance(mail.get("commonHeaders"), dict) else {}
-    message_id = common.get("messageId") if isinstance(common.get("messageId"), str) else None
+    mail = _object(document.get("mail"))
+    message_id = _object(mail.get("commonHeaders")).get("messageId")
     recipients = {
         "Bounce": "bouncedRecipients",
         "Complaint": "complainedRecipients",
@@ -49,9 +48,13 @@ def read(body: str) -> tuple[str, Scan] | None:
     scan = Scan(
         recipients=[f for f in found if f is not None],
         reporting_mta=mta.split(";", 1)[-1].strip() if isinstance(mta, str) else None,
-        original_message_id=message_id,
+        original_message_id=message_id if isinstance(message_id, str) else None,
     )
     return kind, scan
+
+
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _found(item: dict[str, Any], *, delayed: bool) -> Found | None:

@@ -120,7 +120,8 @@ def rcpt_failed(notice: str, address: str) -> str | None:
 
 def _precise_address_status(status: str | None) -> bool:
     """``x.1.y`` with y > 0: the server named an addressing failure, not a generic one."""
-    return bool(status) and status.split(".")[1] == "1" and status.split(".")[2] != "0"
+    parts = (status or "").split(".")
+    return len(parts) == 3 and parts[1] == "1" and parts[2] != "0"
 
 
 def find_command(text: str | None) -> str | None:

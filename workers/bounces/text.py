@@ -70,9 +70,9 @@ def read(notice: str, own: set[str], sender: str = "", fallback_to: Iterable[str
             found[key] = found[key].filled_from(candidate) if key in found else candidate
     if not found:
         for value in fallback_to:
-            address = clean_address(value)
-            if address and address.lower() not in own and not _system(address):
-                found.setdefault(address.lower(), Found(address=address))
+            original = clean_address(value)
+            if original and original.lower() not in own and not _system(original):
+                found.setdefault(original.lower(), Found(address=original))
     transcript = _transcript_lines(lines)
     alone = len(found) == 1
     return [_with_transcript(f, transcript, alone) for f in found.values()]
