@@ -45,7 +45,9 @@ _CHALLENGE = re.compile(
     r"safe senders|contact list)|\b(white ?list|allow ?list|allowed list|guest list|approved senders)\b.{0,80}"
     r"\b(deliver|click|link|request)|\b(has been|was) (waitlisted|held|quarantined) .{0,60}\b(until|unless)\b|"
     r"\bchallenge[- ]response\b|\bspam ?arrest\b|\bboxbe\b|\bbluebottle\b|\bsender verification\b|"
-    r"\bclick (on )?(the )?(following )?link\b.{0,120}\b(verif|deliver|approv|confirm)",
+    r"\bclick (on )?(the )?(following )?link\b.{0,120}\b(verif|deliver|approv|confirm)|"
+    r"\brequires? confirmation\b|\bconfirm (this|your) (mail server|sending server|e-?mail address)\b|"
+    r"\bsender not pre-?approved\b",
     re.IGNORECASE | re.DOTALL,
 )
 
@@ -60,6 +62,12 @@ def responder_headers(msg: Message) -> bool:
         or auto_submitted.startswith("auto-replied")
         or bool(msg.get("X-Auto-Response-Suppress"))
     )
+
+
+def is_challenge(notice: str) -> bool:
+    """The mail asks the sender to prove themselves before delivery (even when it is shaped as a
+    DSN, as Boxbe's and some SMTP-level allow lists are)."""
+    return bool(_CHALLENGE.search(notice))
 
 
 def is_auto_reply(msg: Message, notice: str) -> bool:

@@ -63,6 +63,8 @@ def _classify(raw: bytes) -> BounceReport | None:
         return _complaint(scan) if kind == "Complaint" else _report(scan, None, None, "")
     notice = mime.report_text(msg)
     read = dsn.read(msg)
+    if autoreply.is_challenge(notice):
+        return None
     if read is None or not read.recipients:
         if read is not None and read.delivered:
             return None  # a success DSN

@@ -45,7 +45,8 @@ _FAILURE_TEXT = re.compile(
     r"(user|mailbox|recipient|address) (unknown|not found|unavailable|does ?n[o']t exist)|no such (user|mailbox)|"
     r"(remote|destination) (host|server|mail server) (said|responded|rejected|returned)|smtp error|"
     r"has not yet been delivered|will be retried|still (being )?retried|delivery .{0,30}(delayed|postponed)|"
-    r"over ?quota|mailbox (is )?full|not delivered|unknown host|host unknown|no valid recipients|failed addresses|"
+    r"over ?quota|mailbox (is )?full|not delivered|not a valid (user|recipient|address|mailbox)|unknown host|"
+    r"host unknown|no valid recipients|failed addresses|"
     r"送信できません|届きませんでした|配信できませんでした",
     re.IGNORECASE,
 )
@@ -91,7 +92,7 @@ _HEAD_END = re.compile(rb"\r?\n\r?\n|\r\r")
 _HEAD_SIGNS = re.compile(
     rb"(?i)multipart/report|feedback-report|delivery-status|"
     rb"(?:^|[\r\n])(from|sender):[^\r\n]{0,200}?(mailer[-_ ]?daemon|post[-_ ]?master|mail[-_ ]?daemon|mail delivery|"
-    rb"delivery (sub)?system|mail system|mail administrator|mdaemon)"
+    rb"delivery (sub)?system|mail system|mail administrator|mdaemon)|(?:^|[\r\n])from:[ \t]*(<>)?[ \t]*(?:[\r\n]|$)"
 )
 _SUBJECT = re.compile(rb"(?i)(?:^|[\r\n])subject:([^\r\n]*(?:(?:\r\n|\r|\n)[ \t][^\r\n]*)*)")
 # Lower-cased byte strings, any of which in the body lets a mail through to the real checks:
