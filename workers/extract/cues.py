@@ -4,60 +4,116 @@ Kept apart from the scoring in ``otp`` because this is the part that grows: ever
 and every kind of reference number a sender can print adds a word here, not logic there.
 Positive cues announce a code ("verification code", "PIN", "código"); negative cues
 announce something else ("order #", "gift card code", "error code", "phone").
+
+A cue is a whole word: "code" inside "barcode", "encode", "Unicode" or "Quellcode" announces
+nothing. Languages that write compounds as one word ("Bestätigungscode", "verificatiecode",
+"engångskod") have their code-word heads listed; other letters glued to a code word make it
+a different word. Scripts without spaces (CJK) list their compounds whole instead.
 """
 
 from __future__ import annotations
 
 import bisect
 
-from workers.extract.nocase import NoCase
+from workers.extract.nocase import NoCase, alternation, fragments
 
-__all__ = ["Cue", "find_cues"]
+__all__ = ["Cue", "find_cues", "is_instruction"]
 
 Cue = tuple[int, int, int]  # (start, end, polarity) of a cue word in a line
 
-
-def _words(*groups: str) -> str:
-    """Join space-separated regex fragments into one alternation."""
-    return "|".join(word for group in groups for word in group.split())
-
-
-# Words that announce a code. No leading word boundary on "code" so compounds such as
-# "Bestätigungscode" or "verificatiecode" count; CJK terms have no word boundaries at all.
+# "code" in the languages the lists cover, with the endings it takes there ...
+_CODE_WORDS = r"c[oó]d(?:e|es|ice|ici|igo|igos) k[oó]d(?:e|en|er|u|un|unu|unuz|em|zie)? koodi(?:a|n|si)?"
+# ... alone, or after a head that makes a compound code word (de, nl, da/no, sv, fi, en).
+_CODE_HEADS = (
+    r"bestätigungs verifizierungs sicherheits anmelde einmal zugangs freischalt aktivierungs prüf",
+    r"authentifizierungs verificatie beveiligings toegangs inlog bevestigings activerings authenticatie",
+    r"engangs bekræftelses bekreftelses verifikations verifiserings sikkerheds sikkerhets adgangs tilgangs",
+    r"engångs verifierings bekräftelse säkerhets inloggnings aktiverings vahvistus kertakäyttö tunnistus",
+    r"turva varmennus kirjautumis aktivointi pass auth otp sms login",
+)
 _POSITIVE = NoCase(
-    r"c[oó]d(?:e|es|ice|igo)\b|\b(?:"
-    + _words(
-        r"one[-\s]?time otp pass[-\s]?code pin tan security 2fa mfa two[-\s]?(?:factor|step) token senha clave",
-        r"temporary\spassword kode kod koodi confirm(?:ation|ación|ação)?",
+    r"\b(?:"
+    + alternation(
+        [
+            *fragments(*_CODE_HEADS, end=f"(?:{'|'.join(_CODE_WORDS.split())})\\b"),
+            *fragments(
+                _CODE_WORDS,
+                r"one[-\s]?time otp pass[-\s]?code pin tan security 2fa mfa two[-\s]?(?:factor|step) token senha",
+                r"clave temporary\spassword confirm(?:ation|ación|ação)?",
+                end=r"\b",
+            ),
+            # Stems: "verify", "verification", "Verifizierung", "authenticator" ...
+            *fragments(
+                r"verif(?:y|ication|ier|izierung|icación|icação|ica|icatie|iera) vérifi bestätig sicherheits",
+                r"authenticat authentifi doğrulama weryfikac",
+            ),
+        ]
     )
-    + r")\b|\b(?:"
-    + _words(r"verif(?:y|ication|ier|izierung|icación|icação|ica|icatie|iera) vérifi bestätig sicherheits authenticat")
-    + r"|authentifi|doğrulama|weryfikac|пароль|код)|验证码|校验码|动态码|确认码|認証|確認コード|ワンタイム|コード|인증"
+    + ")",
+    non_ascii=r"\b(?:код(?:а|у|ом|е|ы|ов)?\b|пароль)|验证码|校验码|动态码|确认码|認証|確認コード|ワンタイム|コード|인증",
 )
 # Words that announce some other number. Compounds that end in "code" ("gift card code",
-# "postcode", "error code") are matched whole so the "code" inside them never counts as
-# positive evidence; short generic words ("ID", "No.") take no such suffix, so "Apple ID
-# code" stays positive.
-_COMPOUND_HEADS = _words(
+# "postcode", "error code") are matched whole, before their first word alone, so the "code"
+# inside them never counts as positive evidence; short generic words ("ID", "No.") take no
+# such suffix, so "Apple ID code" stays positive.
+_COMPOUND_HEADS = (
     r"gift[-\s]?card promo(?:tion(?:al)?)? coupon discount voucher referral redemption redeem tracking track",
     r"post(?:al)? zip area country product item reference ref serial customer member(?:ship)? pnr",
-    r"(?:order|booking|reservation|flight)(?:\sconfirmation)? invoice receipt ticket case model version build",
-    r"shipment shipping parcel package delivery phone tel telephone fax mobile status response reason result",
-    r"return exit bank sort swift bic branch routing tax vat diagnostic smtp http qr bar source",
+    r"order(?:\sconfirmation)? booking(?:\sconfirmation)? reservation(?:\sconfirmation)? flight(?:\sconfirmation)?",
+    r"invoice receipt ticket case model version build shipment shipping parcel",
+    r"package delivery phone tel telephone fax mobile status response reason result return exit bank sort",
+    r"swift bic branch routing tax vat diagnostic smtp http qr bar source char(?:acter)? error",
     r"bestellung pedido commande ordine rechnung factura facture fattura",
 )
-_PLAIN_NEGATIVES = _words(
+_PLAIN_NEGATIVES = (
     r"gift[-\s]?card promo(?:tion(?:al)?)? coupon discount voucher referral redemption redeem tracking track zip",
     r"booking reservation flight pnr order invoice receipt reference ref ticket case customer serial sku model",
     r"version build shipment shipping parcel package delivery phone tel telephone fax mobile call ending\sin",
     r"last\s(?:4|four) card suite street avenue ave apt floor p\.?o\.?\sbox price total subtotal amount",
     r"balance payment paid refund usd eur gbp date ip port id no\. nr\. error status diagnostic iban bic swift",
     r"bestellung pedido commande ordine rechnung factura facture fattura",
+    # Data, not a code to type: "base64-encoded", "Unicode", "codec", "SHA-256 checksum".
+    r"encod(?:e|es|ed|er|ing|ings) decod(?:e|es|ed|er|ing|ings) base64 unicode codecs? charset utf-?8",
+    r"checksum hash sha-?\d* md5 encodier\w* decodier\w* kodier\w* codiert gecodeerd",
+    # Compounds that name some other number, one word each (de, nl, da/no, sv, fi).
+    r"gutscheincode rabattcode aktionscode fehlercode quellcode strichcode postleitzahl kundennummer",
+    r"bestellnummer sendungsnummer rechnungsnummer auftragsnummer kortingscode streepjescode broncode foutcode",
+    r"klantnummer bestelnummer factuurnummer ordernummer rabatkode rabattkod strekkode stregkode streckkod",
+    r"postnummer ordrenummer kundenummer viivakoodi alennuskoodi postinumero tilausnumero",
+    # "code" first, then what kind: "code postal", "código de barras", "codice fiscale", "code point".
+    r"code[-\s](?:postal|barres?|source|promo|d'erreur|de\s(?:réduction|promotion)) code[-\s]?points?",
+    r"c[oó]digos?\s(?:postal|de\sbarras|fuente|fonte|promocional|de\s(?:descuento|desconto|error|erro|rastreo))",
+    r"codice\s(?:a\sbarre|postale|fiscale|sorgente|sconto|promozionale|(?:di\s)?errore)",
+    r"kod\s(?:pocztowy|kreskowy|rabatowy|źródłowy|błędu|promocyjny)",
 )
+_NUMBER_WORD = r"[- ]?(?:code|codes|number|no\.?|#|id)(?!\w)"
 _NEGATIVE = NoCase(
-    rf"(?:\b(?:{_COMPOUND_HEADS})|error)[- ]?(?:code|codes|number|no\.?|#|id)(?!\w)"
-    r"|\b(?:account|confirmation)[- ]?(?:number|no\.?|#|id)(?!\w)"
-    rf"|\b(?:{_PLAIN_NEGATIVES})(?!\w)|заказ|订单|注文"
+    r"\b(?:"
+    + alternation(
+        [
+            *fragments(*_COMPOUND_HEADS, end=_NUMBER_WORD),
+            *fragments(r"account confirmation", end=r"[- ]?(?:number|no\.?|#|id)(?!\w)"),
+            *fragments(*_PLAIN_NEGATIVES, end=r"(?!\w)"),
+        ]
+    )
+    + f")|error{_NUMBER_WORD}",  # also glued on, as in "Socketerror code" where a line was unwrapped
+    non_ascii=r"\b(?:штрих-?код|промо-?код|код\sошибки)|заказ|订单|注文|条形码|条码|二维码|编码|优惠码|兑换码|源代码"
+    r"|(?:バー|エン|デ|ユニ|ソース|文字|qr|クーポン|プロモーション|エラー)コード|郵便番号|追跡番号"
+    r"|바코드|우편번호|주문번호|인코딩|인증서",
+)
+# An imperative just before a token, "use 123456 to …", "enter XK4T9Q": the token is something
+# to type. The clause after it (``otp``) must not name an order, invoice or parcel.
+_INSTRUCTION = NoCase(
+    r"\b(?:"
+    + alternation(
+        fragments(
+            r"use enter type input paste submit provide key\sin fill\sin usa utiliza utilice ingresa ingrese",
+            r"introduce introduzca escribe escriba digite insira informe utilisez saisissez entrez tapez",
+            r"verwende verwenden\ssie nutze gib geben\ssie inserisci digita gebruik voer använd ange brug bruk",
+            r"indtast angi",
+        )
+    )
+    + r")(?:\s(?:the|this|your|following))?[\s:\"'“‘«(\[]*$"
 )
 
 
@@ -72,6 +128,11 @@ def find_cues(text: str) -> list[Cue]:
     kept = [cue for cue in positive if not _inside(cue, negative)]
     kept += [cue for cue in negative if not _inside(cue, positive)]
     return sorted(kept)
+
+
+def is_instruction(before: str) -> bool:
+    """True when ``before`` ends with an imperative that hands the reader what follows to type."""
+    return _INSTRUCTION.search(before) is not None
 
 
 def _inside(cue: Cue, others: list[Cue]) -> bool:
