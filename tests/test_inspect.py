@@ -119,3 +119,13 @@ def test_inspect_reads_a_stored_message_by_id(settings: Settings, live_app: str)
     assert missing.returncode == 1 and missing.stderr.strip() == (
         "01NOSUCHMESSAGE0000000000: no stored message with id 01NOSUCHMESSAGE0000000000"
     )
+
+
+def test_inspect_reads_the_sender_name_as_evidence(config: Path, tmp_path: Path) -> None:
+    eml = tmp_path / "welcome.eml"
+    eml.write_bytes(
+        b"From: Lumen Security <no-reply@lumen.example>\r\nTo: b@in.example.net\r\nSubject: Welcome back\r\n"
+        b"Content-Type: text/plain\r\n\r\nType 604118 into the window you came from.\r\n"
+    )
+    [result] = _inspect(str(eml))
+    assert result["code"] == "604118"

@@ -119,7 +119,7 @@ def _report(email: InboundEmail, raw_mime: bytes | None, compiled: CompiledConfi
         "route": selected[0][1] if selected else None,
         "pipeline": selected[0][0].name if selected else None,
         "routes": [{"route": route, "pipeline": pipeline.name} for pipeline, route in selected],
-        "code": find_code(subject, message.text, message.html),
+        "code": find_code(subject, message.text, message.html, sender=message.from_name),
         "links": find_links(message.text, message.html),
         "defects": list(dict.fromkeys([*email.defects, *parsed.get("defects", [])])),
     }

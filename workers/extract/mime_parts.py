@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import email.message
 
-__all__ = ["subject_text_html"]
+__all__ = ["sender_name", "subject_text_html"]
 
 
 def _part_content(part: email.message.EmailMessage) -> str | None:
@@ -51,3 +51,15 @@ def subject_text_html(msg: email.message.EmailMessage) -> tuple[str | None, str 
         elif subtype == "html" and html is None:
             html = _part_content(part)
     return subject, text, html
+
+
+def sender_name(msg: email.message.EmailMessage) -> str | None:
+    """The display name of the From address (``Acme Security``), or ``None``.
+
+    ``find_code`` reads it as weak evidence; an unparsable From header is simply no evidence.
+    """
+    try:
+        addresses = getattr(msg["from"], "addresses", ())
+    except (IndexError, TypeError, ValueError):  # the stdlib's header parser can fail on hostile input
+        return None
+    return next((address.display_name for address in addresses if address.display_name), None)

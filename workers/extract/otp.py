@@ -6,6 +6,11 @@ every candidate is scored by the words around it, as a reader would: "your verif
 code is" just before it, "code" on the line above a token that stands alone, "order #" or
 "gift card code" right before it. A candidate needs positive evidence to be returned; a mail
 that never talks about a code gets ``None``, whatever numbers it contains.
+
+The subject and the sender's display name are weaker evidence: they say that the mail is
+about a code, not which token it is. An imperative ("use 123456 to sign in", "enter X") hands
+a token over to be typed; under such a subject that is enough. Which words can be codes at
+all (``shapes``) and which words are cues (``cues``) live in their own modules.
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from workers.extract.cues import Cue, find_cues
+from workers.extract.cues import Cue, find_cues, is_instruction
 from workers.extract.html_view import read_html
+from workers.extract.shapes import CANDIDATE, STRIP, shape_score
 
 __all__ = ["find_code"]
 
@@ -25,23 +31,8 @@ _THRESHOLD = 4
 _NEWLINE = "\n"
 _MAX_SOURCE_CHARS = 200_000
 _WINDOW = 200  # characters of context read on each side of a token
-# CJK text has no spaces: ideographs, kana, hangul and full-width punctuation separate words too.
-_SEPARATORS = r"\s\u3000-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef"
 _CURRENCY_AFTER = re.compile(
     r"(?i)^\s*(?:usd|eur|gbp|chf|jpy|cad|aud|inr|brl|mxn|sek|nok|dkk|pln|rub|cny|rmb|yen|euros?|dollars?)\b"
-)
-_STRIP = ".,;:!?()[]{}<>\"'`*_«»“”‘’„|"
-# A separator, then a whole word (group 1) that, once ``_STRIP`` punctuation is taken off its
-# ends (group 2), has the alphabet and length of some code shape below and holds a digit or is
-# upper case: the only words ``_shape_score`` can accept. One search over a whole source
-# spares a Python call per word; starting at a separator lets ``re`` skip the rest of the text
-# quickly, and possessive runs read each word a bounded number of times. Full-width digits
-# separate words (like the CJK text around them) yet match ``\d``, so they are blanked first.
-_PUNCT = f"[{re.escape(_STRIP)}]*+"
-_WORD_END = f"(?![^{_SEPARATORS}])"
-_CANDIDATE = re.compile(
-    rf"[{_SEPARATORS}]({_PUNCT}(?=[A-Za-z\d-]{{4,27}}+{_PUNCT}{_WORD_END})"
-    rf"([A-Za-z-]*+\d[A-Za-z\d-]*+|[A-Z-]++){_PUNCT}){_WORD_END}"
 )
 _FULLWIDTH_DIGIT = re.compile(r"[\uff10-\uff19]")
 # Each alternative starts only where its run starts, and possessive runs never backtrack: a
@@ -56,48 +47,10 @@ _VALUE_AFTER_CUE = re.compile(r"[\s:=-]*[A-Z]{3,}(?![\w-])")
 _QUOTE_PREFIX = re.compile(r"^(?:\s*>)+")
 # After a token: "for 20% off", "at checkout" mark a promotion code, whatever came before.
 _PROMO_AFTER = re.compile(r"(?i)^\W{0,3}(?:\S+\s+){0,4}?(?:\d+\s?%|off\b|at checkout|discount|sav(?:e|ings)\b)")
-
-_DIGITS = re.compile(r"\d{4,8}")
-_DIGIT_PAIR = re.compile(r"\d{3}-\d{3}")
-_UPPER_MIX = re.compile(r"(?=[A-Z]*\d)(?=\d*[A-Z])[A-Z\d]{4,10}")
-_ANY_MIX = re.compile(r"(?=(?:[A-Za-z]*\d){2})(?=(?:\d*[A-Za-z]){2})[A-Za-z\d]{6,10}")
-_DASHED = re.compile(r"[A-Z\d]{3,6}(?:-[A-Z\d]{3,6}){1,3}")
-_LETTERS = re.compile(r"[A-Z]{6,8}")
-_MONEY_OR_REF = re.compile(r"^[#$€£¥₹+№]|%|[$€£¥₹]$")
-_VOWELS = re.compile(r"[AEIOUY]")
-
-
-def _digits_score(token: str) -> int:
-    """Six digits is by far the commonest code length; years and YYYYMMDD dates are suspect."""
-    if len(token) == 4 and 1900 <= int(token) <= 2099:
-        return -3
-    if len(token) == 8 and token[:2] in ("19", "20") and "01" <= token[4:6] <= "12" and "01" <= token[6:] <= "31":
-        return -3
-    return 1 if len(token) == 6 else 0
-
-
-def _shape_score(token: str, raw: str) -> int | None:
-    """Prior for a token from its shape alone; ``None`` when it cannot be a code.
-
-    ``raw`` is the word before punctuation was stripped: a ``#``, currency sign, ``+`` or
-    ``%`` glued to it marks a reference, an amount, a phone number or a rate.
-    """
-    if _MONEY_OR_REF.search(raw):
-        return None
-    if _DIGITS.fullmatch(token):
-        return _digits_score(token)
-    if _DIGIT_PAIR.fullmatch(token) or _UPPER_MIX.fullmatch(token):
-        return 0
-    if _DASHED.fullmatch(token):
-        groups = token.split("-")
-        if any(group.isdigit() for group in groups):
-            return None  # phone numbers, dates, part numbers
-        return 1 if token.replace("-", "").isalpha() else 0
-    if _ANY_MIX.fullmatch(token):
-        return -1
-    if _LETTERS.fullmatch(token):
-        return -1 if len(_VOWELS.findall(token)) <= 1 else -3
-    return None
+# The clause that follows a token ends at a sentence stop; "use 884213 to track your order" names
+# what the token is within it.
+_CLAUSE_END = re.compile(r"[.!?;\n]\s")
+_INSTRUCTION_REACH = 40  # characters before a token where "use", "enter" ... may stand
 
 
 class _Line:
@@ -176,9 +129,9 @@ def _candidates(lines: list[str]) -> Iterator[_Candidate]:
     text = _NEWLINE + _NEWLINE.join(lines)
     if not text.isascii():  # full-width digits are not, and most mail is
         text = _FULLWIDTH_DIGIT.sub(" ", text)
-    for match in _CANDIDATE.finditer(text):
+    for match in CANDIDATE.finditer(text):
         token = match.group(2)
-        base = _shape_score(token, match.group(1))
+        base = shape_score(token, match.group(1))
         if base is not None:
             index = bisect.bisect_right(starts, match.start(2)) - 1
             start = match.start(2) - starts[index]
@@ -196,10 +149,12 @@ def _neighbours(lines: list[_Line], index: int, step: int, limit: int) -> Iterat
         position += step
 
 
-def _line_context(line: _Line, cand: _Candidate) -> int | None:
+def _line_context(line: _Line, cand: _Candidate, header: int) -> int | None:
     """Score from the candidate's own line; ``None`` vetoes it (e.g. "Order #", "gift card code").
 
     Only a window around the token is read, so one huge line costs linear time, not quadratic.
+    An instruction ("use 123456 to …") counts for more in a mail whose subject or sender
+    (``header`` > 0) says it is about a code.
     """
     text, lo = line.text, max(0, cand.start - _WINDOW)
     after = text[cand.end : cand.end + _WINDOW]
@@ -220,12 +175,25 @@ def _line_context(line: _Line, cand: _Candidate) -> int | None:
     after_polarity = line.first_polarity(cand.end, after_end)
     if after_polarity:
         return 4 if after_polarity > 0 else -2
+    if _instructed(line, cand, after):
+        return 3 if header > 0 else 2
     return 2 if any(cue[2] > 0 for cue in line.between(lo, cand.end + _WINDOW)) else 0
+
+
+def _instructed(line: _Line, cand: _Candidate, after: str) -> bool:
+    """An imperative hands the token over to be typed: "use 123456 to sign in".
+
+    Unless the rest of its clause says what else the token is: "use 884213 to track your order".
+    """
+    if not is_instruction(line.text[max(0, cand.start - _INSTRUCTION_REACH) : cand.start]):
+        return False
+    stop = _CLAUSE_END.search(after)
+    return all(cue[2] > 0 for cue in line.between(cand.end, cand.end + (stop.start() if stop else len(after))))
 
 
 def _is_standalone(line: _Line, token: str) -> bool:
     """True when the token is all there is on its line, give or take punctuation."""
-    return line.text.strip().strip(_STRIP + " ") == token
+    return line.text.strip().strip(STRIP + " ") == token
 
 
 def _nearby_context(lines: list[_Line], cand: _Candidate) -> int:
@@ -240,13 +208,13 @@ def _nearby_context(lines: list[_Line], cand: _Candidate) -> int:
     return 0
 
 
-def _score(lines: list[_Line], cand: _Candidate, bonus: int) -> int | None:
+def _score(lines: list[_Line], cand: _Candidate, header: int, prominent: bool) -> int | None:
     """Total score of one occurrence, or ``None`` when its context rules it out."""
     line = lines[cand.line]
-    own = _line_context(line, cand)
+    own = _line_context(line, cand, header)
     if own is None:
         return None
-    score = cand.base + own + bonus
+    score = cand.base + own + header + prominent
     standalone = _is_standalone(line, cand.token)
     if standalone:
         score += 2
@@ -261,19 +229,32 @@ def _sources(subject: str | None, text: str | None, html_text: str) -> list[list
     return [[_clean(line) for line in source.splitlines()] for source in sources if source]
 
 
-def find_code(subject: str | None, text: str | None, html: str | None) -> str | None:
+def _header_evidence(subject: str | None, sender: str | None) -> int:
+    """What the subject ("Your sign-in code") or the sender's name ("Acme Security") says: -1, 0 or 1.
+
+    Weaker than any cue in the body: it says the mail is about a code (or an order), not which
+    token is the code. A sender named for orders is not held against the mail's codes.
+    """
+    subject_polarity = _Line(subject or "").last_polarity()
+    if subject_polarity or not sender:
+        return subject_polarity
+    return max(0, _Line(_clean(sender.replace(_NEWLINE, " "))).last_polarity())
+
+
+def find_code(subject: str | None, text: str | None, html: str | None, *, sender: str | None = None) -> str | None:
     """The one-time code in the mail, exactly as written, or ``None`` when there is none.
 
-    Forwarded mail needs no special case: the original body, its headers included, is
-    part of the text and is scored like any other lines.
+    ``sender`` is the display name of the From address (``Acme Security``), read like the
+    subject as weak evidence. Forwarded mail needs no special case: the original body, its
+    headers included, is part of the text and is scored like any other lines.
     """
     view = read_html(html[:_MAX_SOURCE_CHARS] if html else "")
-    subject_polarity = _Line(subject or "").last_polarity()
+    header = _header_evidence(subject, sender)
     best: dict[str, int] = {}  # insertion order = order of first appearance, used for ties
     for source in _sources(subject, text, view.text):
         lines = [_Line(line) for line in source]
         for cand in _candidates(source):
-            score = _score(lines, cand, subject_polarity + (cand.token in view.prominent))
+            score = _score(lines, cand, header, cand.token in view.prominent)
             if score is not None:
                 best[cand.token] = max(score, best.get(cand.token, score))
     if not best:

@@ -24,4 +24,4 @@ class ExtractOtp(Step):
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
         subject, text, html = message_texts(ctx)
-        return {"code": find_code(subject, text, html)}
+        return {"code": find_code(subject, text, html, sender=ctx.message.from_name)}

@@ -1,0 +1,35 @@
+"""``extract_otp``: the step hands the subject and the sender's display name to ``find_code``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from service.inbound import Address
+from service.settings import Settings
+from tests.support.steps import step_context, store_email, worker_deps
+from workers.deps import WorkerDeps
+from workers.steps.extract_otp import ExtractOtp
+
+TEXT = "Welcome back!\n\nType 604118 into the window you came from.\n"
+
+
+@pytest.fixture
+async def deps(settings: Settings, write_config: Callable[..., Path]) -> AsyncIterator[WorkerDeps]:
+    write_config()
+    async with worker_deps(settings) as built:
+        yield built
+
+
+async def test_sender_display_name_counts_as_evidence(deps: WorkerDeps) -> None:
+    sender = Address("Lumen Security", "no-reply@lumen.example")
+    message = store_email(deps, header_from=sender, subject="Welcome back", text=TEXT, html=None)
+    assert await ExtractOtp().run(step_context(deps, message)) == {"code": "604118"}
+
+
+async def test_without_a_telling_sender_or_subject_the_instruction_is_not_enough(deps: WorkerDeps) -> None:
+    sender = Address("Lumen", "no-reply@lumen.example")
+    message = store_email(deps, header_from=sender, subject="Welcome back", text=TEXT, html=None)
+    assert await ExtractOtp().run(step_context(deps, message)) == {"code": None}
