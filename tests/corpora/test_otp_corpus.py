@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from workers.extract import find_code, find_links
-from workers.extract.mime_parts import subject_text_html
+from workers.extract.mime_parts import sender_name, subject_text_html
 
 pytestmark = pytest.mark.corpus
 
@@ -54,7 +54,7 @@ def _extract(path: Path, expected: dict[str, Any]) -> Result:
         name=path.name,
         category=str(expected["category"]),
         expected_code=expected["code"],
-        code=find_code(subject, text, html),
+        code=find_code(subject, text, html, sender=sender_name(msg)),
         expected_links=tuple(expected["links"]),
         links=tuple(find_links(text, html)),
     )
