@@ -110,6 +110,7 @@ SHAPES = [
     pytest.param((None, "Your one-time code: X7K9P2QM4T8V", None), "X7K9P2QM4T8V", id="upper-alnum-12"),
     pytest.param((None, "Your code: aB3dE5fG7hJ9", None), "aB3dE5fG7hJ9", id="mixed-alnum-12"),
     pytest.param((None, "Your code: BKDLGXJNTW", None), "BKDLGXJNTW", id="upper-letters-10"),
+    pytest.param((None, "Your one-time code: q7xbztmw", None), "q7xbztmw", id="lower-case-one-digit"),
 ]
 
 
@@ -124,6 +125,7 @@ NOT_CODES = [
     pytest.param((None, "Your verification code for MacBook was sent to your phone.", None), id="camel-case-name"),
     pytest.param((None, "Use this code on LinkedIn or YouTube", None), id="brand-names"),
     pytest.param((None, "Your code expires soon.\nThanks,\nDoorDash", None), id="signature-brand"),
+    pytest.param((None, "Your antivirus code: McAfee", None), id="mc-name"),
     pytest.param((None, "Code samples: JavaScript, TypeScript", None), id="language-names"),
     pytest.param((None, "Your code: WELCOME", None), id="shouted-word"),
     pytest.param((None, "Verification code: IMPORTANTLY", None), id="shouted-long-word"),
@@ -131,6 +133,8 @@ NOT_CODES = [
     pytest.param((None, "Your code was sent.\nRequest id 5f3a9c2b8e1d", None), id="hex-id"),
     pytest.param((None, "Dear customer, reference: XkTqWmLs", None), id="mixed-case-reference"),
     pytest.param((None, "Your security code was changed on your iPhone 15.", None), id="product-name"),
+    pytest.param((None, "Your code expired. Session: xK4pQ9zL2m", None), id="session-id"),
+    pytest.param((None, "Your code is in the app; build hello1 is out.", None), id="word-with-a-digit"),
 ]
 
 
@@ -152,9 +156,22 @@ def test_enter_instruction_with_alnum_code() -> None:
     assert find_code("Your Lumen login code", "Hi Sam,\nEnter 7XK4PQ on the sign-in page.", None) == "7XK4PQ"
 
 
+@pytest.mark.parametrize(
+    ("subject", "text", "expected"),
+    [
+        pytest.param("Sign in to Lumen", "Hi Sam,\n\nUse 482913 to sign in.\n", "482913", id="use"),
+        pytest.param("Log in to Lumen", "Type in 59QXT7 to finish logging in.", "59QXT7", id="type-in"),
+        pytest.param("Your Lumen login", "Copy and paste 48213 into the app.", "48213", id="copy-and-paste"),
+    ],
+)
+def test_instruction_under_a_sign_in_subject_is_a_code(subject: str, text: str, expected: str) -> None:
+    assert find_code(subject, text, None) == expected
+
+
 def test_sender_display_name_is_weak_evidence() -> None:
     text = "Welcome back!\n\nType 604118 into the window you came from."
     assert find_code("Welcome back", text, None, sender="Lumen Security") == "604118"
+    assert find_code("Welcome back", text, None, sender="Lumen Login") == "604118"
     assert find_code("Welcome back", text, None, sender="Lumen Orders") is None
     assert find_code("Welcome back", text, None) is None
     assert find_code("Welcome back", text, None, sender="security@lumen.example") is None, "name, not address"
@@ -182,6 +199,14 @@ OTHER_NUMBERS_UNDER_SIGN_IN_SUBJECTS = [
     pytest.param(("Your login code", "Use 1Z999AA1012 to follow the parcel.", None), id="use-tracking-number"),
     pytest.param(("Your sign-in code for order 884213", "Thanks for your order!", None), id="order-in-subject"),
     pytest.param(("Your login code", "Enter SPRING25 at checkout for 25% off your next order.", None), id="promo-code"),
+    pytest.param(("Sign in to track your order", "Use 884213 to see where it is.", None), id="order-subject"),
+    pytest.param(
+        ("Sign in to Lumen", "Your order 884213 has shipped. Sign in to see it.", None), id="order-sign-in-subject"
+    ),
+    pytest.param(
+        ("New sign-in to your account", "A new sign-in from Chrome 124 on Windows 11.\nWas this you?", None),
+        id="security-alert",
+    ),
 ]
 
 

@@ -17,7 +17,7 @@ import bisect
 
 from workers.extract.nocase import NoCase, alternation, fragments
 
-__all__ = ["Cue", "find_cues", "is_instruction"]
+__all__ = ["Cue", "find_cues", "is_about_signing_in", "is_instruction"]
 
 Cue = tuple[int, int, int]  # (start, end, polarity) of a cue word in a line
 
@@ -74,7 +74,8 @@ _PLAIN_NEGATIVES = (
     r"bestellung pedido commande ordine rechnung factura facture fattura",
     # Data, not a code to type: "base64-encoded", "Unicode", "codec", "SHA-256 checksum".
     r"encod(?:e|es|ed|er|ing|ings) decod(?:e|es|ed|er|ing|ings) base64 unicode codecs? charset utf-?8",
-    r"checksum hash sha-?\d* md5 encodier\w* decodier\w* kodier\w* codiert gecodeerd",
+    r"checksum hash sha-?\d* md5 encodier\w* decodier\w* kodier\w* codiert gecodeerd session trace correlation",
+    r"uuid guid",
     # Compounds that name some other number, one word each (de, nl, da/no, sv, fi).
     r"gutscheincode rabattcode aktionscode fehlercode quellcode strichcode postleitzahl kundennummer",
     r"bestellnummer sendungsnummer rechnungsnummer auftragsnummer kortingscode streepjescode broncode foutcode",
@@ -107,13 +108,28 @@ _INSTRUCTION = NoCase(
     r"\b(?:"
     + alternation(
         fragments(
-            r"use enter type input paste submit provide key\sin fill\sin usa utiliza utilice ingresa ingrese",
-            r"introduce introduzca escribe escriba digite insira informe utilisez saisissez entrez tapez",
+            r"use enter type type\sin input copy paste submit provide key\sin fill\sin sign\sin\swith log\sin\swith",
+            r"usa utiliza utilice ingresa ingrese",
+            r"introduce introduzca escribe escriba digite insira utilisez saisissez entrez tapez",
             r"verwende verwenden\ssie nutze gib geben\ssie inserisci digita gebruik voer använd ange brug bruk",
             r"indtast angi",
         )
     )
     + r")(?:\s(?:the|this|your|following))?[\s:\"'“‘«(\[]*$"
+)
+
+# Words that make a subject or a sender's name about signing in ("Sign in to Lumen", "Lumen
+# Login"), though in a body they announce no token: "sign in to see your order 884213".
+_SIGN_IN = NoCase(
+    r"\b(?:"
+    + alternation(
+        fragments(
+            r"sign[-\s]?in sign[-\s]?on log[-\s]?in log[-\s]?on signin magic[-\s]link anmeldung anmelden",
+            r"connexion iniciar\ssesión inicio\sde\ssesión accedi accesso inloggen aanmelden logga\sin",
+            end=r"\b",
+        )
+    )
+    + ")"
 )
 
 
@@ -128,6 +144,11 @@ def find_cues(text: str) -> list[Cue]:
     kept = [cue for cue in positive if not _inside(cue, negative)]
     kept += [cue for cue in negative if not _inside(cue, positive)]
     return sorted(kept)
+
+
+def is_about_signing_in(header: str) -> bool:
+    """True when a subject or sender name speaks of signing in, which is what codes are sent for."""
+    return _SIGN_IN.search(header) is not None
 
 
 def is_instruction(before: str) -> bool:

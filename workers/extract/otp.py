@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from workers.extract.cues import Cue, find_cues, is_instruction
+from workers.extract.cues import Cue, find_cues, is_about_signing_in, is_instruction
 from workers.extract.html_view import read_html
 from workers.extract.shapes import CANDIDATE, STRIP, shape_score
 
@@ -230,15 +230,19 @@ def _sources(subject: str | None, text: str | None, html_text: str) -> list[list
 
 
 def _header_evidence(subject: str | None, sender: str | None) -> int:
-    """What the subject ("Your sign-in code") or the sender's name ("Acme Security") says: -1, 0 or 1.
+    """What the subject ("Your sign-in code") or the sender's name ("Lumen Security") says: -1, 0 or 1.
 
-    Weaker than any cue in the body: it says the mail is about a code (or an order), not which
-    token is the code. A sender named for orders is not held against the mail's codes.
+    Weaker than any cue in the body: it says the mail is about a code or signing in (or an
+    order), not which token is the code. A sender named for orders is not held against its codes.
     """
-    subject_polarity = _Line(subject or "").last_polarity()
-    if subject_polarity or not sender:
-        return subject_polarity
-    return max(0, _Line(_clean(sender.replace(_NEWLINE, " "))).last_polarity())
+    if subject:
+        polarity = _Line(subject).last_polarity()
+        if polarity or is_about_signing_in(subject):
+            return polarity or 1
+    if sender:
+        name = _clean(sender.replace(_NEWLINE, " "))
+        return int(_Line(name).last_polarity() > 0 or is_about_signing_in(name))
+    return 0
 
 
 def find_code(subject: str | None, text: str | None, html: str | None, *, sender: str | None = None) -> str | None:

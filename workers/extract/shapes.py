@@ -35,8 +35,9 @@ _DIGITS = re.compile(r"\d{4,8}")
 _DIGIT_PAIR = re.compile(r"\d{3}-\d{3}")
 _UPPER_MIX = re.compile(r"(?=[A-Z]*\d)(?=\d*[A-Z])[A-Z\d]{4,12}")
 _ANY_MIX = re.compile(r"(?=(?:[A-Za-z]*\d){2})(?=(?:\d*[A-Za-z]){2})[A-Za-z\d]{6,12}")
-# Letters in both cases with one digit or none: ``HbTqWmLs``, ``Tr7kPw``.
-_MIXED_CASE = re.compile(r"(?=[^a-z]*[a-z])(?=[^A-Z]*[A-Z])(?!(?:\D*\d){2})[A-Za-z\d]{6,12}")
+# Letters in both cases with one digit or none (``HbTqWmLs``, ``Tr7kPw``), or letters with one digit
+# (``x7kpqz``; upper case with digits is ``_UPPER_MIX``). Without a digit, one case is just a word.
+_FEW_DIGITS = re.compile(r"(?!(?:\D*\d){2})(?:(?=[^a-z]*[a-z])(?=[^A-Z]*[A-Z])|(?=\D*\d))[A-Za-z\d]{6,12}")
 _DASHED = re.compile(r"[A-Z\d]{3,6}(?:-[A-Z\d]{3,6}){1,3}")
 _LETTERS = re.compile(r"[A-Z]{6,12}")
 _MONEY_OR_REF = re.compile(r"^[#$€£¥₹+№]|%|[$€£¥₹]$")
@@ -61,13 +62,13 @@ def _letters_score(token: str) -> int:
 
 
 def _is_wordlike(token: str) -> bool:
-    """True for camel-cased words and names (``iPhone``, ``YouTube``, ``LinkedIn``, ``MySQL``).
+    """True for camel-cased words and names (``iPhone``, ``YouTube``, ``LinkedIn``, ``MySQL``, ``McAfee``).
 
     Every hump of such a word can be said: it holds a vowel, or it is a short acronym. A random
     mixed-case code almost always has a hump without a vowel (``Hb`` in ``HbTqWmLs``).
     """
     for hump in _HUMP.findall(token):
-        if not (_SPOKEN.match(hump) or (hump.isupper() and len(hump) <= 4)):
+        if not (_SPOKEN.match(hump) or (hump.isupper() and len(hump) <= 4) or hump == "Mc"):
             return False
     return True
 
@@ -91,7 +92,7 @@ def shape_score(token: str, raw: str) -> int | None:
         return 1 if token.replace("-", "").isalpha() else 0
     if _ANY_MIX.fullmatch(token):
         return -1
-    if _MIXED_CASE.fullmatch(token):
+    if _FEW_DIGITS.fullmatch(token):
         return None if _is_wordlike(token) else -1
     if _LETTERS.fullmatch(token):
         return _letters_score(token)
