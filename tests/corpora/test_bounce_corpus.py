@@ -34,7 +34,7 @@ from service.bounce import BounceReport
 from tests.corpora.bounce_support import Case, all_cases, all_message_files, split_mbox
 from workers.bounces import classify_with_defects
 from workers.extract import find_code
-from workers.extract.mime_parts import subject_text_html
+from workers.extract.mime_parts import sender_name, subject_text_html
 
 pytestmark = pytest.mark.corpus
 
@@ -182,7 +182,7 @@ def test_bounce_corpus_never_raises_and_extracts_no_code(bounces_dir: Path) -> N
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(msg, EmailMessage)
         subject, text, html = subject_text_html(msg)
-        code = find_code(subject, text, html)
+        code = find_code(subject, text, html, sender=sender_name(msg))
         if code is not None:
             failures.append(f"{name}: one-time code {code!r} extracted from a {report.kind} bounce")
     assert not failures, "\n".join(failures)
