@@ -9,12 +9,21 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from service.addresses.config import AddressAccounts
 from service.smtp.config import SmtpConfig
@@ -27,6 +36,14 @@ _SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 class ConfigError(Exception):
     """The config file is missing, unreadable or invalid; ``str()`` says where and why."""
+
+
+class SourceRules(Protocol):
+    """What config validation asks of a registered provider class (``service.providers``)."""
+
+    @classmethod
+    def check_source(cls, source: SourceConfig) -> None:
+        """Raise ``ValueError`` when the source lacks what this provider needs."""
 
 
 class _Strict(BaseModel):
@@ -42,6 +59,9 @@ class SourceConfig(_Strict):
     signing_keys: list[SecretStr] = Field(default_factory=list)
     allow_ips: list[str] = Field(default_factory=list)
     max_body_bytes: int | None = None
+    #: Amazon SNS sources (``ses``, ``ses-inbound``): the topics this source accepts. Anyone can
+    #: point a topic of theirs at a URL, so messages from other topics are refused.
+    topic_arns: list[str] = Field(default_factory=list)
 
     @field_validator("name")
     @classmethod
@@ -75,6 +95,16 @@ class SourceConfig(_Strict):
             ipaddress.ip_network(item, strict=False)
         return value
 
+    @model_validator(mode="after")
+    def _provider_requirements(self, info: ValidationInfo) -> SourceConfig:
+        """Some providers need more than a secret (Forward Email bounces are always signed, SNS
+        sources name their topics); the registry's classes say what in ``check_source``."""
+        registry = (info.context or {}).get("providers")
+        if isinstance(registry, Mapping) and self.provider in registry:
+            rules: type[SourceRules] = registry[self.provider]
+            rules.check_source(self)
+        return self
+
     def secret_values(self) -> list[bytes]:
         return [s.get_secret_value().encode() for s in self.secrets]
 
@@ -92,6 +122,48 @@ class OutboundConfig(_Strict):
     allow_hosts: list[str] = Field(default_factory=list)
 
 
+class SuppressionConfig(_Strict):
+    """When bounces put an address on the suppression list (hard bounces and complaints always)."""
+
+    soft_bounce_limit: int = Field(3, ge=1)
+    soft_bounce_window_days: float = Field(7.0, gt=0)
+    #: Days after which an entry stops applying (``null``: suppressed until removed).
+    expire_after_days: float | None = Field(None, gt=0)
+
+
+class BounceLogAccount(_Strict):
+    """A provider account whose delivery-failure log a worker cron job pulls (ImprovMX, addy.io)."""
+
+    name: str
+    provider: Literal["improvmx", "addy"]
+    api_key: SecretStr
+    #: The provider's API root; only tests (local fakes) and self-hosted addy.io change it.
+    base_url: str | None = None
+    #: ImprovMX logs are read per domain; addy.io lists the whole account's failed deliveries.
+    domain: str | None = None
+    interval_s: float = Field(300.0, ge=1)
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not _SOURCE_NAME.match(value):
+            raise ValueError("must be lower-case letters, digits, '-' or '_' (it names the bounce source)")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _domain_for_improvmx(self) -> BounceLogAccount:
+        if self.provider == "improvmx" and not self.domain:
+            raise ValueError("improvmx accounts need `domain`: ImprovMX keeps its logs per domain")
+        return self
+
+
 class AppConfig(_Strict):
     """The whole file. New top-level sections (pipelines, routes, smtp) are added here."""
 
@@ -106,6 +178,8 @@ class AppConfig(_Strict):
     smtp: SmtpConfig | None = None
     #: Provider accounts that make addresses delivering here (``mailhook addresses``, issue 10).
     addresses: AddressAccounts = Field(default_factory=list)
+    suppression: SuppressionConfig = SuppressionConfig()
+    bounce_logs: list[BounceLogAccount] = Field(default_factory=list)
 
     @field_validator("sources")
     @classmethod
@@ -115,6 +189,17 @@ class AppConfig(_Strict):
         if dupes:
             raise ValueError(f"duplicate source names: {', '.join(dupes)}")
         return value
+
+    @model_validator(mode="after")
+    def _unique_bounce_sources(self) -> AppConfig:
+        """A pulled account's name is the ``source`` of its bounce events, so it must not be
+        shared with another account or a hook source."""
+        names = [a.name for a in self.bounce_logs]
+        taken = {s.name for s in self.sources}
+        clashes = sorted({n for n in names if names.count(n) > 1 or n in taken})
+        if clashes:
+            raise ValueError(f"bounce_logs names must be unique and differ from source names: {', '.join(clashes)}")
+        return self
 
     def source(self, name: str) -> SourceConfig | None:
         return next((s for s in self.sources if s.name == name), None)

@@ -8,7 +8,10 @@ from sqlmodel import SQLModel
 
 # Importing each table module registers its tables on SQLModel.metadata.
 import service.store.addresses
-import service.store.models  # noqa: F401
+import service.store.bouncelogs
+import service.store.bounces
+import service.store.models
+import service.store.suppressions  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -1,0 +1,285 @@
+"""Bounce events: one row per affected recipient, whatever the bounce arrived as.
+
+Sources are provider bounce webhooks (``service.providers``), pulled provider logs (the worker's
+``bouncelogs`` cron) and bounce mail read by the classifier (``record_bounce_report``). Each row
+is idempotent on ``(source, provider_event_id)``: the provider's event id where it has one, else
+a sha256 of the event's identifying fields (``service.bounce_rules.event_key``), so a provider's
+redelivery or a re-pulled log page creates nothing new.
+
+Recording an event applies the suppression policy in the same transaction: the answer that
+says "stored" also means "the address is suppressed if it should be".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, Column, Engine, UniqueConstraint, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, Session, SQLModel
+
+from service.bounce import BounceReport, Kind, Reason
+from service.bounce_rules import clip, provider_key
+from service.config import SuppressionConfig
+from service.store.models import Message, PipelineRun, StepRun, utcnow
+from service.store.suppressions import expiry, put_suppression
+
+#: ``forward_smtp`` writes ``Resent-Message-ID: <{message id}.{16 hex}@domain>`` (workers.steps.resend).
+_RESENT_ID = re.compile(r"^<?([0-9a-z]{26})\.[0-9a-f]{16}@", re.I)
+#: Steps whose forwards a bounce can belong to.
+_FORWARD_STEPS = ("forward_smtp",)
+
+
+class BounceEvent(SQLModel, table=True):
+    """A recipient's delivery failure (field names shared with ``service.bounce``)."""
+
+    __table_args__ = (UniqueConstraint("source", "provider_event_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    recipient: str = Field(max_length=320, index=True)
+    kind: str = Field(max_length=16)
+    reason: str = Field(max_length=32)
+    status: str | None = Field(default=None, max_length=32)
+    reply_code: int | None = None
+    diagnostic: str | None = None
+    reporting_mta: str | None = Field(default=None, max_length=255)
+    original_message_id: str | None = Field(default=None, max_length=998)
+    #: The hook source or pulled account it came from (``provider`` says which kind of thing).
+    source: str = Field(max_length=64)
+    provider: str = Field(max_length=32)
+    provider_event_id: str = Field(max_length=255)
+    #: The stored mail, when the bounce arrived as mail. No foreign key: messages can be deleted
+    #: (the read API), and the bounce record must outlive the mail it came in.
+    message_id: str | None = Field(default=None, max_length=26, index=True)
+    #: Ours: the stored message whose forward bounced, when recoverable.
+    forwarded_message_id: str | None = Field(default=None, max_length=26, index=True)
+    occurred_at: datetime = Field(index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    #: The provider's event as received (secrets stripped), for audit and re-mapping.
+    raw: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+@dataclass(frozen=True, slots=True)
+class BounceEventCreate:
+    """What a source hands over to be recorded (``BounceEvent`` minus what the store fills in)."""
+
+    source: str
+    provider: str
+    provider_event_id: str
+    recipient: str
+    kind: Kind
+    reason: Reason
+    occurred_at: datetime
+    status: str | None = None
+    reply_code: int | None = None
+    diagnostic: str | None = None
+    reporting_mta: str | None = None
+    original_message_id: str | None = None
+    message_id: str | None = None
+    #: Message-IDs that may name one of our forwards (original Message-ID, Resent-Message-ID).
+    forwarded_candidates: tuple[str, ...] = ()
+    raw: dict[str, Any] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedBounce:
+    id: int
+    duplicate: bool
+
+
+def record_events(
+    engine: Engine, events: Sequence[BounceEventCreate], policy: SuppressionConfig, *, now: datetime | None = None
+) -> list[RecordedBounce]:
+    """Store ``events`` in one transaction (all or none) and apply the suppression policy to the
+    new ones; an event already stored maps to its row, marked ``duplicate``."""
+    now = now or utcnow()
+    results: list[RecordedBounce] = []
+    with Session(engine) as session:
+        seen: dict[tuple[str, str], int] = {}
+        for event in events:
+            key = (event.source, event.provider_event_id)
+            if key in seen:
+                results.append(RecordedBounce(seen[key], True))
+                continue
+            event_id = _insert(session, event, now)
+            duplicate = event_id is None
+            if event_id is None:
+                event_id = _existing_id(session, event)
+            else:
+                _apply_policy(session, event, event_id, policy, now)
+            seen[key] = event_id
+            results.append(RecordedBounce(event_id, duplicate))
+        session.commit()
+    return results
+
+
+def record_bounce_report(
+    engine: Engine,
+    report: BounceReport,
+    *,
+    source: str,
+    message_id: str,
+    policy: SuppressionConfig | None = None,
+    occurred_at: datetime | None = None,
+) -> list[RecordedBounce]:
+    """Record a bounce mail the classifier read (one event per recipient), linked to the stored
+    mail ``message_id``. Re-running it for the same mail (a replay) creates nothing new."""
+    when = occurred_at or utcnow()
+    events = [
+        BounceEventCreate(
+            source=source,
+            provider="mail",
+            provider_event_id=provider_key(message_id, recipient.address.lower()),
+            recipient=recipient.address,
+            kind=recipient.kind,
+            reason=recipient.reason,
+            occurred_at=when,
+            status=recipient.status,
+            reply_code=recipient.reply_code,
+            diagnostic=clip(recipient.diagnostic),
+            reporting_mta=report.reporting_mta,
+            original_message_id=report.original_message_id,
+            message_id=message_id,
+            forwarded_candidates=(report.original_message_id,) if report.original_message_id else (),
+        )
+        for recipient in report.recipients
+    ]
+    return record_events(engine, events, policy or SuppressionConfig())
+
+
+def list_bounces(
+    engine: Engine,
+    *,
+    recipient: str | None = None,
+    kind: str | None = None,
+    source: str | None = None,
+    limit: int = 50,
+) -> list[BounceEvent]:
+    """Newest first; ``recipient`` matches case-insensitively."""
+    stmt = select(BounceEvent).order_by(BounceEvent.occurred_at.desc(), BounceEvent.id.desc()).limit(limit)  # type: ignore[attr-defined,union-attr]
+    if recipient:
+        stmt = stmt.where(func.lower(BounceEvent.recipient) == recipient.strip().lower())
+    if kind:
+        stmt = stmt.where(BounceEvent.kind == kind)  # type: ignore[arg-type]
+    if source:
+        stmt = stmt.where(BounceEvent.source == source)  # type: ignore[arg-type]
+    with Session(engine) as session:
+        rows = list(session.scalars(stmt))
+        for row in rows:
+            session.expunge(row)
+        return rows
+
+
+def _insert(session: Session, event: BounceEventCreate, now: datetime) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: None when the event is already stored
+    (also when another process stored it a moment ago, which a SELECT first would miss)."""
+    values = {
+        "recipient": event.recipient[:320],
+        "kind": event.kind,
+        "reason": event.reason,
+        "status": (event.status or None) and event.status[:32],
+        "reply_code": event.reply_code,
+        "diagnostic": clip(event.diagnostic),
+        "reporting_mta": (event.reporting_mta or None) and event.reporting_mta[:255],
+        "original_message_id": (event.original_message_id or None) and event.original_message_id[:998],
+        "source": event.source,
+        "provider": event.provider,
+        "provider_event_id": event.provider_event_id,
+        "message_id": event.message_id,
+        "forwarded_message_id": _forwarded_message_id(session, event.forwarded_candidates),
+        "occurred_at": _utc(event.occurred_at),
+        "created_at": now,
+        "raw": event.raw,
+    }
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(BounceEvent)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["source", "provider_event_id"])
+        .returning(BounceEvent.id)  # type: ignore[arg-type]
+    )
+    return session.execute(stmt).scalar()
+
+
+def _existing_id(session: Session, event: BounceEventCreate) -> int:
+    stmt = select(BounceEvent.id).where(
+        BounceEvent.source == event.source,  # type: ignore[arg-type]
+        BounceEvent.provider_event_id == event.provider_event_id,  # type: ignore[arg-type]
+    )
+    found = session.scalar(stmt)
+    assert found is not None  # the conflict that refused the insert is this row
+    return found
+
+
+def _forwarded_message_id(session: Session, candidates: tuple[str, ...]) -> str | None:
+    """Our message whose forward bounced: the id embedded in our ``Resent-Message-ID``, else the
+    newest stored message with that Message-ID that a forward step actually sent."""
+    for candidate in candidates:
+        match = _RESENT_ID.match(candidate.strip())
+        if match and session.get(Message, match.group(1).lower()) is not None:
+            return match.group(1).lower()
+    for candidate in candidates:
+        message_id = candidate.strip()
+        if not message_id:
+            continue
+        stmt = (
+            select(Message.id)
+            .join(PipelineRun, PipelineRun.message_id == Message.id)  # type: ignore[arg-type]
+            .join(StepRun, StepRun.pipeline_run_id == PipelineRun.id)  # type: ignore[arg-type]
+            .where(
+                Message.message_id.in_({message_id, f"<{message_id.strip('<>')}>"}),  # type: ignore[union-attr]
+                StepRun.name.in_(_FORWARD_STEPS),  # type: ignore[attr-defined]
+                StepRun.status == "succeeded",  # type: ignore[arg-type]
+            )
+            .order_by(Message.id.desc())  # type: ignore[attr-defined]
+            .limit(1)
+        )
+        found = session.scalar(stmt)
+        if found is not None:
+            return found
+    return None
+
+
+def _apply_policy(
+    session: Session, event: BounceEventCreate, event_id: int, policy: SuppressionConfig, now: datetime
+) -> None:
+    """Hard bounces and complaints suppress at once; soft bounces once ``soft_bounce_limit`` of
+    them fell within the window before now (old history pulled late does not suppress today)."""
+    detail = ", ".join(part for part in (event.reason, event.status) if part)
+    if event.kind in ("hard", "complaint"):
+        reason = "spam complaint" if event.kind == "complaint" else f"hard bounce ({detail})"
+    elif event.kind == "soft":
+        count = _recent_soft_bounces(session, event.recipient, now - timedelta(days=policy.soft_bounce_window_days))
+        if count < policy.soft_bounce_limit:
+            return
+        days = f"{policy.soft_bounce_window_days:g}"
+        reason = f"{count} soft bounces within {days} days (last: {detail})"
+    else:
+        return  # delayed: still being retried, says nothing yet
+    put_suppression(
+        session,
+        event.recipient,
+        kind=event.kind,
+        reason=reason,
+        source=event.source,
+        now=now,
+        expires_at=expiry(policy, now),
+        bounce_event_id=event_id,
+    )
+
+
+def _recent_soft_bounces(session: Session, recipient: str, since: datetime) -> int:
+    stmt = select(func.count()).where(
+        func.lower(BounceEvent.recipient) == recipient.strip().lower(),
+        BounceEvent.kind == "soft",  # type: ignore[arg-type]
+        BounceEvent.occurred_at >= since,  # type: ignore[arg-type]
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
