@@ -10,8 +10,9 @@ from starlette.applications import Starlette
 from service.config import ConfigHolder
 from service.errors import EXCEPTION_HANDLERS
 from service.ingest.ingestor import Ingestor
+from service.outbound import GuardedClients
 from service.process import freeze_startup_objects
-from service.providers import PROVIDERS
+from service.providers import PROVIDERS, ProviderServices
 from service.reload import install_sighup_reload
 from service.routes import ROUTES
 from service.sentry import init_sentry
@@ -30,8 +31,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         ingestor = Ingestor(settings)
+        config = ConfigHolder.load(settings.config, providers=PROVIDERS)
+        outbound = GuardedClients(lambda: config.current.outbound.allow_hosts)
         app.state.mailhook = AppState(
-            settings=settings, config=ConfigHolder.load(settings.config, providers=PROVIDERS), ingest=ingestor
+            settings=settings,
+            config=config,
+            ingest=ingestor,
+            outbound=outbound,
+            providers=ProviderServices(settings=settings, http=outbound.get),
         )
         install_sighup_reload(app.state.mailhook.config)
         await ingestor.start()
@@ -40,5 +47,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await ingestor.stop()
+            await outbound.aclose()
 
     return Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)  # type: ignore[arg-type]

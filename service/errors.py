@@ -7,7 +7,8 @@
     ├── BadPayload            400  malformed JSON/MIME or not the provider's shape
     ├── UnsupportedMediaType  415  wrong content type for the provider
     ├── NotFound              404
-    └── StorageUnavailable    503  database down; the provider should retry
+    ├── StorageUnavailable    503  database down; the provider should retry
+    └── UpstreamUnavailable   503  a service we must ask first (SNS certificates) is unreachable
 
 Providers retry on 5xx and give up on 4xx, so only our own outages may produce 5xx.
 """
@@ -69,6 +70,11 @@ class StorageUnavailable(MailhookError):
     code = "storage_unavailable"
 
 
+class UpstreamUnavailable(MailhookError):
+    status_code = 503
+    code = "upstream_unavailable"
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     body: dict[str, Any] = {"error": code, "message": message}
     if details is not None:
@@ -78,7 +84,7 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 async def mailhook_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, MailhookError)
-    headers = {"Retry-After": "30"} if isinstance(exc, StorageUnavailable) else None
+    headers = {"Retry-After": "30"} if isinstance(exc, StorageUnavailable | UpstreamUnavailable) else None
     return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status_code, headers=headers)
 
 

@@ -233,3 +233,26 @@ def guarded_client(
         trust_env=False,
         **kwargs,
     )
+
+
+class GuardedClients:
+    """One guarded client per distinct ``outbound.allow_hosts`` list: the config can be
+    reloaded, and a client keeps the policy it was built with."""
+
+    def __init__(self, allow_hosts: Callable[[], Iterable[str]], *, timeout: float = 10.0) -> None:
+        self._allow_hosts = allow_hosts
+        self._timeout = timeout
+        self._clients: dict[frozenset[str], httpx.AsyncClient] = {}
+
+    def get(self) -> httpx.AsyncClient:
+        hosts = frozenset(host.lower() for host in self._allow_hosts())
+        client = self._clients.get(hosts)
+        if client is None:
+            client = guarded_client(OutboundPolicy(allow_hosts=hosts), timeout=self._timeout)
+            self._clients[hosts] = client
+        return client
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()

@@ -11,6 +11,10 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: Where Amazon SNS signing certificates may come from (scheme://host[:port], no userinfo),
+#: as AWS's own validators check it; ``region`` must equal the topic's region.
+SNS_CERT_ORIGIN = r"https://sns\.(?P<region>[a-z0-9-]{3,})\.amazonaws\.com(\.cn)?"
+
 
 class Settings(BaseSettings):
     """Typed settings; every field is documented in the README's settings table."""
@@ -43,6 +47,8 @@ class Settings(BaseSettings):
     job_lease_s: float = Field(default=15.0, gt=0.5)
     sweep_min_age_s: float = 10.0
     log_level: str = "INFO"
+    #: Tests point this at a local fake certificate server; in production leave the default.
+    sns_cert_origin: str = SNS_CERT_ORIGIN
 
     @field_validator("database_url")
     @classmethod

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from service.config import ConfigHolder
 from service.ingest.ingestor import Ingestor
+from service.outbound import GuardedClients
+from service.providers.base import ProviderServices
 from service.settings import Settings
 
 
@@ -14,3 +16,6 @@ class AppState:
     settings: Settings
     config: ConfigHolder
     ingest: Ingestor
+    #: Outbound clients for providers that verify over the network (SNS certificates).
+    outbound: GuardedClients
+    providers: ProviderServices

@@ -25,7 +25,7 @@ from sqlmodel import Session
 from service.config import SourceConfig, load_config
 from service.errors import MailhookError
 from service.inbound import InboundEmail
-from service.providers import PROVIDERS, Delivery, get_provider
+from service.providers import INBOUND_PROVIDERS, Delivery
 from service.recipients import recipients
 from service.settings import Settings
 from service.store.db import make_engine
@@ -51,7 +51,7 @@ def inspect_mime(raw: bytes, compiled: CompiledConfig, *, envelope_to: list[str]
     if not _MIME_START.match(raw[:4096]):
         if raw.lstrip()[:1] in (b"{", b"["):
             raise NotInspectable(
-                f"looks like a provider's JSON delivery: use --provider ({', '.join(sorted(PROVIDERS))})"
+                f"looks like a provider's JSON delivery: use --provider ({', '.join(sorted(INBOUND_PROVIDERS))})"
             )
         raise NotInspectable("not a MIME message (it does not start with a header block)")
     query = {"to": ",".join(envelope_to)} if envelope_to else {}
@@ -63,8 +63,8 @@ def inspect_delivery(
     body: bytes, provider: str, compiled: CompiledConfig, *, content_type: str = "application/json"
 ) -> list[dict[str, Any]]:
     """Each email of one provider delivery body, as that provider's hook would read it."""
-    if provider not in PROVIDERS:
-        raise NotInspectable(f"unknown provider {provider!r}; known: {', '.join(sorted(PROVIDERS))}")
+    if provider not in INBOUND_PROVIDERS:
+        raise NotInspectable(f"unknown provider {provider!r}; known: {', '.join(sorted(INBOUND_PROVIDERS))}")
     return [_report(email, email.raw_mime, compiled) for email in _parse(provider, body, content_type, {})]
 
 
@@ -74,7 +74,7 @@ def inspect_stored(session: Session, message_id: str, compiled: CompiledConfig) 
     if message is None or raw is None:
         raise NotInspectable(f"no stored message with id {message_id}")
     body = raw.content()
-    if message.provider not in PROVIDERS or raw.content_type.startswith("message/"):
+    if message.provider not in INBOUND_PROVIDERS or raw.content_type.startswith("message/"):
         # SMTP deliveries store the MIME itself; the envelope is the one the session gave.
         [email] = _parse("raw", body, "message/rfc822", {"to": ",".join(message.envelope_to)})
         return _report(email, body, compiled)
@@ -87,7 +87,7 @@ def _parse(provider: str, body: bytes, content_type: str, query: dict[str, str])
     source = SourceConfig(name="inspect", provider=provider, secrets=_SECRET)
     delivery = Delivery(source, body, {"content-type": content_type}, query)
     try:
-        emails = get_provider(provider).parse(delivery)
+        emails = INBOUND_PROVIDERS[provider]().parse(delivery)
     except MailhookError as exc:
         raise NotInspectable(f"{provider} cannot read it: {exc.message}") from None
     if not emails:
@@ -161,7 +161,7 @@ def inspect(
         raise click.UsageError("give FILES or --id MESSAGE_ID (not both)")
     settings = ctx.find_root().obj
     assert isinstance(settings, Settings)
-    compiled = compile_config(load_config(settings.config, providers=PROVIDERS))
+    compiled = compile_config(load_config(settings.config, providers=INBOUND_PROVIDERS))
     failed = False
     for label, produce in _inputs(settings, compiled, files, provider, content_type, message_ids, list(envelope_to)):
         try:

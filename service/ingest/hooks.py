@@ -1,19 +1,27 @@
-"""The ingest endpoint: HTTP → verify → normalise → store → enqueue, nothing else."""
+"""The ingest endpoint: HTTP → verify → normalise → store → enqueue, nothing else.
+
+Inbound-mail providers' emails go to the message store and the queue; bounce providers' events
+go to the bounce store (which applies the suppression policy). Either way the provider's
+success status means every item of the delivery is durably stored.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from service.errors import BadPayload, StorageUnavailable
-from service.inbound import InboundEmail
 from service.ingest.auth import authenticate, check_ip, client_ip, secret_from_request
 from service.ingest.body import read_body
-from service.providers import Delivery, InboundProvider, get_provider
+from service.providers import BounceProvider, Delivery, InboundProvider, Provider, get_provider
 from service.state import AppState
+
+T = TypeVar("T")
 
 # The bytes JSONResponse would render (its json.dumps arguments), from one encoder built once:
 # json.dumps with non-default arguments builds a new encoder on every call.
@@ -33,7 +41,8 @@ async def receive(request: Request) -> Response:
     parameters:
       - {name: source, in: path, required: true, schema: {type: string}}
     responses:
-      200: {description: "Stored (or a duplicate of a stored delivery): {status, messages: [{id, duplicate}]}"}
+      200: {description: "Stored (or a duplicate of a stored delivery): {status, messages: [{id, duplicate}]}
+        for mail, {status, events: [{id, duplicate}]} for bounce providers; {status} for handshakes"}
       400: {description: "Malformed body or not the provider's shape: {error, message, details?}"}
       401: {description: Unknown source, wrong secret or bad signature}
       403: {description: Caller address not in the source's allow-list}
@@ -54,30 +63,53 @@ async def receive(request: Request) -> Response:
         remote_ip=request.client.host if request.client else None,
     )
     provider = get_provider(source.provider)
-    emails = await _normalise(provider, delivery)
+    await _off_loop(delivery, provider.verify)
+    handshake = await provider.verify_remote(delivery, state.providers)
+    if handshake is not None:
+        return _json(handshake.body, provider.success_status)
+    if isinstance(provider, BounceProvider):
+        return await _store_bounces(state, provider, delivery)
+    assert isinstance(provider, InboundProvider)
+    emails = await _off_loop(delivery, provider.parse)
+    if not emails:
+        raise BadPayload("the delivery contained no message")
+    results = await _stored(provider, delivery, state, lambda: state.ingest.store(emails))
+    body = {"status": "accepted", "messages": [{"id": r.message_id, "duplicate": r.duplicate} for r in results]}
+    return _json(body, provider.success_status)
+
+
+async def _store_bounces(state: AppState, provider: BounceProvider, delivery: Delivery) -> Response:
+    """A batch is stored whole or not at all; an empty one (only events the model does not
+    record, such as deliveries and opens) is acknowledged so the provider does not retry it."""
+    events = await _off_loop(delivery, provider.parse)
+    policy = state.config.current.suppression
+    results = await _stored(provider, delivery, state, lambda: state.ingest.store_bounces(events, policy))
+    status = "accepted" if results else "ignored"
+    return _json(
+        {"status": status, "events": [{"id": r.id, "duplicate": r.duplicate} for r in results]}, provider.success_status
+    )
+
+
+async def _stored(provider: Provider, delivery: Delivery, state: AppState, store: Callable[[], Any]) -> Any:
+    """Run ``store`` after the replay check, undoing the check if storage failed (the
+    provider's retry may carry the same one-time token)."""
     await provider.check_replay(delivery, state.ingest.nonces)
     try:
-        results = await state.ingest.store(emails)
+        return await store()
     except StorageUnavailable:
         await provider.release_replay(delivery, state.ingest.nonces)
         raise
-    body = {"status": "accepted", "messages": [{"id": r.message_id, "duplicate": r.duplicate} for r in results]}
-    return Response(_ACCEPTED_JSON.encode(body).encode(), provider.success_status, media_type="application/json")
 
 
-async def _normalise(provider: InboundProvider, delivery: Delivery) -> list[InboundEmail]:
+async def _off_loop(delivery: Delivery, work: Callable[[Delivery], T]) -> T:
+    """Small bodies inline; large ones in a thread so one huge delivery cannot stall the loop."""
     if len(delivery.body) <= _INLINE_PARSE_LIMIT:
-        emails = _verified_parse(provider, delivery)
-    else:
-        emails = await asyncio.to_thread(_verified_parse, provider, delivery)
-    if not emails:
-        raise BadPayload("the delivery contained no message")
-    return emails
+        return work(delivery)
+    return await asyncio.to_thread(work, delivery)
 
 
-def _verified_parse(provider: InboundProvider, delivery: Delivery) -> list[InboundEmail]:
-    provider.verify(delivery)
-    return provider.parse(delivery)
+def _json(body: dict[str, Any], status: int) -> Response:
+    return Response(_ACCEPTED_JSON.encode(body).encode(), status, media_type="application/json")
 
 
 async def probe(request: Request) -> Response:

@@ -3,19 +3,28 @@ group-committing writer plus the batching enqueuer, built from settings and run 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
+from service.config import SuppressionConfig
+from service.errors import StorageUnavailable
 from service.inbound import InboundEmail
 from service.ingest.nonces import NonceCache
 from service.ingest.writer import GroupCommitWriter
+from service.logs import first_line
 from service.queue import BatchingEnqueuer, JobQueue
 from service.settings import Settings
 from service.store.blobs import BlobStore
+from service.store.bounces import BounceEventCreate, RecordedBounce, record_events
 from service.store.db import make_engine
 from service.store.messages import StoreResult
+
+log = logging.getLogger("mailhook.ingest")
 
 
 def make_redis(settings: Settings) -> Redis:
@@ -54,3 +63,16 @@ class Ingestor:
     async def store(self, emails: Sequence[InboundEmail]) -> list[StoreResult]:
         """Durably store (raises ``StorageUnavailable``); queueing follows in the background."""
         return await self.writer.submit(emails)
+
+    async def store_bounces(
+        self, events: Sequence[BounceEventCreate], policy: SuppressionConfig
+    ) -> list[RecordedBounce]:
+        """Durably store bounce events, all or none (raises ``StorageUnavailable``). Bounces are
+        rare next to mail, so they take their own short transaction instead of the group commit."""
+        if not events:
+            return []
+        try:
+            return await asyncio.to_thread(record_events, self.engine, events, policy)
+        except SQLAlchemyError as exc:
+            log.error("storing %d bounce event(s) failed: %s", len(events), first_line(exc))
+            raise StorageUnavailable("the bounce store is unavailable; retry later") from None

@@ -1,23 +1,38 @@
-"""The contract every inbound provider implements.
+"""The contract every provider adapter implements.
 
 A provider module holds only provider facts: how its body is shaped, how it signs, what its
 delivery id is. Reading the body, checking the source secret, storing and enqueueing are done
 once, in ``service.ingest.hooks``, for all of them.
+
+Two kinds of provider share the base ``Provider`` (secrets, signatures, replay checks):
+
+* ``InboundProvider.parse`` returns ``InboundEmail``s: mail, stored as messages and queued.
+* ``BounceProvider.parse`` returns ``BounceEventCreate``s: delivery failures reported by a
+  sending provider (SES, Postmark, Mailgun, SendGrid, Forward Email), stored as bounce events.
+
+Providers whose authenticity needs the network (SNS fetches its signing certificate) do that
+in ``verify_remote``, which can also answer a handshake (an SNS subscription confirmation)
+without anything being stored.
 """
 
 from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+
+import httpx
 
 from service.config import SourceConfig
 from service.errors import BadPayload
 from service.inbound import InboundEmail
 from service.ingest.nonces import NonceCache
+from service.settings import Settings
+from service.store.bounces import BounceEventCreate
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,16 +51,64 @@ class Delivery:
         return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-class InboundProvider(ABC):
-    """Base for provider adapters; subclasses set ``name`` and implement ``parse``."""
+class Memo:
+    """A small LRU map a provider may keep for the life of the process (SNS certificates)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._items: OrderedDict[str, Any] = OrderedDict()
+
+    def get(self, key: str) -> Any:
+        if key in self._items:
+            self._items.move_to_end(key)
+        return self._items.get(key)
+
+    def put(self, key: str, value: Any) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+
+@dataclass
+class ProviderServices:
+    """What ``verify_remote`` may use beyond the request; held by the app for its lifetime."""
+
+    settings: Settings
+    #: An outbound client guarded by the config's ``outbound.allow_hosts`` (SSRF guard).
+    http: Callable[[], httpx.AsyncClient]
+    memo: Memo = field(default_factory=Memo)
+
+
+@dataclass(frozen=True, slots=True)
+class Handshake:
+    """``verify_remote``'s answer to a delivery that carries nothing to store."""
+
+    body: dict[str, Any]
+
+
+class Provider(ABC):
+    """What every adapter has: a name, its success status, and authenticity checks."""
 
     name: ClassVar[str]
     #: The status that tells this provider "delivered". Forward Email accepts exactly 200.
     success_status: ClassVar[int] = 200
 
+    @classmethod
+    def check_source(cls, source: SourceConfig) -> None:
+        """Raise ``ValueError`` when a configured source lacks what this provider needs (called
+        by config validation). Override where a provider needs keys or topics."""
+        return None
+
     def verify(self, delivery: Delivery) -> None:
         """Check a provider signature, raising ``Unauthorized``. Override where the provider signs;
         the source secret has already been checked for every provider."""
+        return None
+
+    async def verify_remote(self, delivery: Delivery, services: ProviderServices) -> Handshake | None:
+        """Checks that need the network, after ``verify``; raise ``Unauthorized``. Return a
+        ``Handshake`` to answer at once with nothing stored. Override where a provider's proof of
+        origin must be fetched (SNS signing certificates)."""
         return None
 
     async def check_replay(self, delivery: Delivery, nonces: NonceCache) -> None:
@@ -58,21 +121,40 @@ class InboundProvider(ABC):
         (which may carry the same token) is not refused as a replay."""
         return None
 
+
+class InboundProvider(Provider):
+    """Base for inbound-mail adapters; subclasses set ``name`` and implement ``parse``."""
+
     @abstractmethod
     def parse(self, delivery: Delivery) -> list[InboundEmail]:
         """Normalise the body into one or more emails; raise ``BadPayload`` saying what is wrong."""
 
 
-def load_json_object(body: bytes) -> dict[str, Any]:
-    """Providers send JSON without reliable Content-Type headers, so parse leniently but strictly typed."""
+class BounceProvider(Provider):
+    """Base for bounce-webhook adapters; subclasses set ``name`` and implement ``parse``."""
+
+    @abstractmethod
+    def parse(self, delivery: Delivery) -> list[BounceEventCreate]:
+        """Normalise the body into bounce events, one per affected recipient; events the model
+        does not record (deliveries, opens, unsubscribes) are left out, so a delivery may yield
+        none. Raise ``BadPayload`` when the body is not the provider's shape."""
+
+
+def load_json(body: bytes) -> Any:
+    """Providers send JSON without reliable Content-Type headers, so parse leniently."""
     try:
-        data = json.loads(body)
+        return json.loads(body)
     except UnicodeDecodeError:
         raise BadPayload("body is not valid UTF-8 JSON") from None
     except json.JSONDecodeError as exc:
         raise BadPayload(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise BadPayload("body is JSON nested too deeply") from None
+
+
+def load_json_object(body: bytes) -> dict[str, Any]:
+    """A JSON object body, or a 400 saying what came instead."""
+    data = load_json(body)
     if not isinstance(data, dict):
         raise BadPayload(f"expected a JSON object, got {type(data).__name__}")
     return data

@@ -51,24 +51,14 @@ class Mailgun(InboundProvider):
     def verify(self, delivery: Delivery) -> None:
         """``signature`` = hex HMAC-SHA256(key=signing key, msg=timestamp + token); subaccount
         deliveries may carry ``parent-signature`` made with the parent account's key instead."""
-        keys = delivery.source.signing_keys
-        if not keys:
+        if not delivery.source.signing_keys:
             return
         form = self._form(delivery)
         timestamp, token = form.get("timestamp"), form.get("token")
-        presented = [p.data.strip().lower() for p in (form.get("signature"), form.get("parent-signature")) if p]
+        presented = [p.data for p in (form.get("signature"), form.get("parent-signature")) if p]
         if timestamp is None or token is None or not presented:
             raise Unauthorized("missing Mailgun signature fields (timestamp, token, signature)")
-        matched = False
-        for key in keys:  # every key and signature, no short-circuit
-            expected = hmac.new(key.get_secret_value().encode(), timestamp.data + token.data, hashlib.sha256)
-            for signature in presented:
-                matched |= hmac.compare_digest(expected.hexdigest().encode(), signature)
-        if not matched:
-            raise Unauthorized("Mailgun signature does not match for any signing key")
-        signed_at = _timestamp(form)
-        if signed_at is None or abs((delivery.received_at - signed_at).total_seconds()) > WINDOW_S:
-            raise Unauthorized("Mailgun signature is stale: timestamp is outside the 15-minute window")
+        verify_signature(delivery, timestamp.data, token.data, presented)
 
     async def check_replay(self, delivery: Delivery, nonces: NonceCache) -> None:
         # Only a verified token means anything; unsigned sources rely on the secret URL alone.
@@ -123,11 +113,29 @@ class Mailgun(InboundProvider):
         ]
 
 
-def _timestamp(form: Form) -> datetime | None:
-    text = form.text("timestamp") or ""
+def verify_signature(delivery: Delivery, timestamp: bytes, token: bytes, signatures: list[bytes]) -> None:
+    """Mailgun's signature scheme, shared by route forwards and event webhooks."""
+    presented = [signature.strip().lower() for signature in signatures]
+    matched = False
+    for key in delivery.source.signing_keys:  # every key and signature, no short-circuit
+        expected = hmac.new(key.get_secret_value().encode(), timestamp + token, hashlib.sha256)
+        for signature in presented:
+            matched |= hmac.compare_digest(expected.hexdigest().encode(), signature)
+    if not matched:
+        raise Unauthorized("Mailgun signature does not match for any signing key")
+    signed_at = parse_timestamp(timestamp.decode("ascii", "replace"))
+    if signed_at is None or abs((delivery.received_at - signed_at).total_seconds()) > WINDOW_S:
+        raise Unauthorized("Mailgun signature is stale: timestamp is outside the 15-minute window")
+
+
+def parse_timestamp(text: str) -> datetime | None:
     if not (text.isascii() and text.isdigit() and len(text) <= 12):
         return None
     return from_timestamp(int(text))
+
+
+def _timestamp(form: Form) -> datetime | None:
+    return parse_timestamp(form.text("timestamp") or "")
 
 
 def _headers(form: Form, raw_mime: bytes | None) -> list[tuple[str, str]]:

@@ -1,0 +1,121 @@
+"""Amazon SES inbound mail: a receipt rule's SNS action, delivered by an SNS HTTPS subscription
+(../shared/providers.md §6.4).
+
+The SNS envelope is verified exactly like SES bounces (``SnsProvider``). Its ``Message`` is a
+``Received`` notification whose ``content`` is the whole raw message, UTF-8 or BASE64 as the
+rule's action ``encoding`` says (the field name is not re-checked, so a body that is valid base64
+under either spelling of the setting is decoded and anything else taken as UTF-8). The SNS
+action only carries mail up to 150 KB; an S3 action's notification has no ``content`` and is
+refused, since Mailhook cannot read the bucket.
+
+``mail.messageId`` (SES's id for the received mail) is stable across SNS retries and is the
+idempotency key; ``receipt.recipients`` is the envelope RCPT TO list.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from service.errors import BadPayload
+from service.inbound import InboundEmail, idempotency_key
+from service.providers.base import Delivery, Handshake, InboundProvider, ProviderServices
+from service.providers.forms import header_fields, mime_headers_and_defects
+from service.providers.sns import SnsProvider, decode_message, parse_iso
+
+_VERDICTS = {"spf": "spfVerdict", "dkim": "dkimVerdict", "dmarc": "dmarcVerdict", "spam": "spamVerdict"}
+
+
+class SesInbound(SnsProvider, InboundProvider):
+    """Amazon SES receipt-rule SNS action (``Received`` notifications with the raw content)."""
+
+    name = "ses-inbound"
+
+    async def verify_remote(self, delivery: Delivery, services: ProviderServices) -> Handshake | None:
+        handshake = await super().verify_remote(delivery, services)
+        if handshake is not None:
+            return handshake
+        # SES's setup ping ({"notificationType": "AmazonSnsSubscriptionSucceeded"}) and any other
+        # notification on the topic: acknowledged, nothing to store.
+        message = decode_message(self.sns(delivery))
+        if message is None or message.get("notificationType") != "Received":
+            return Handshake({"status": "ignored", "reason": "not a Received notification"})
+        return None
+
+    def parse(self, delivery: Delivery) -> list[InboundEmail]:
+        envelope = self.sns(delivery)
+        message = decode_message(envelope)
+        if envelope.type != "Notification" or message is None or message.get("notificationType") != "Received":
+            return []
+        mail, receipt = _object(message, "mail"), _object(message, "receipt")
+        raw = _content(message, receipt)
+        headers, defects = mime_headers_and_defects(raw)
+        ses_id = mail.get("messageId") if isinstance(mail.get("messageId"), str) else None
+        recipients = _strings(receipt.get("recipients")) or _strings(mail.get("destination"))
+        if not recipients:
+            raise BadPayload("SES notification without receipt.recipients", details={"field": "receipt.recipients"})
+        source = mail.get("source")
+        return [
+            InboundEmail(
+                provider=self.name,
+                source=delivery.source.name,
+                idempotency_key=idempotency_key(self.name, ses_id or envelope.message_id),
+                provider_event_id=(ses_id or envelope.message_id)[:255],
+                raw_payload=_without_content(envelope.fields, message),
+                received_at=parse_iso(receipt.get("timestamp")) or envelope.timestamp or delivery.received_at,
+                envelope_from=source if isinstance(source, str) and source else None,
+                envelope_to=recipients,
+                headers=headers,
+                raw_mime=raw,
+                auth=_auth(receipt),
+                defects=defects,
+                **header_fields(headers),
+            )
+        ]
+
+
+def _object(message: dict[str, Any], key: str) -> dict[str, Any]:
+    value = message.get(key)
+    if not isinstance(value, dict):
+        raise BadPayload(f"SES Received notification without '{key}'", details={"field": key})
+    return value
+
+
+def _content(message: dict[str, Any], receipt: dict[str, Any]) -> bytes:
+    content = message.get("content")
+    if not isinstance(content, str) or not content.strip():
+        raise BadPayload(
+            "SES notification carries no 'content': use the receipt rule's SNS action (not S3) for this source",
+            details={"field": "content"},
+        )
+    action = receipt.get("action")
+    encoding = action.get("encoding") if isinstance(action, dict) else None
+    if isinstance(encoding, str) and encoding.upper() == "BASE64":
+        try:
+            return base64.b64decode(content, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadPayload("content is not valid BASE64 although the action says so") from None
+    return content.encode("utf-8", "surrogateescape")
+
+
+def _strings(value: Any) -> list[str]:
+    return [item for item in value if isinstance(item, str) and item] if isinstance(value, list) else []
+
+
+def _auth(receipt: dict[str, Any]) -> dict[str, str]:
+    verdicts = {}
+    for name, key in _VERDICTS.items():
+        verdict = receipt.get(key)
+        status = verdict.get("status") if isinstance(verdict, dict) else None
+        if isinstance(status, str) and status:
+            verdicts[name] = status.lower()[:32]
+    return verdicts
+
+
+def _without_content(envelope: dict[str, str], message: dict[str, Any]) -> bytes:
+    """The delivery as received, minus the raw message (kept once, as ``raw_mime``)."""
+    kept = {key: value for key, value in envelope.items() if key != "Message"}
+    kept["Message"] = {key: value for key, value in message.items() if key != "content"}  # type: ignore[assignment]
+    return json.dumps(kept, ensure_ascii=False).encode()

@@ -1,0 +1,266 @@
+"""Amazon SNS HTTPS deliveries, verified as AWS's own validators do and then some
+(../shared/bounces.md §1.2-1.5, providers.md §6.4).
+
+Every message (notifications and subscription confirmations alike) is signed by SNS: RSA
+PKCS#1 v1.5 over ``Key\\nvalue\\n`` lines of fixed keys, SHA1 for ``SignatureVersion`` 1 and
+SHA256 for 2, with the key from an X.509 certificate at ``SigningCertURL``. Whoever controls
+that URL controls the key, so the URL is checked *before* anything is fetched: https, host
+``sns.<region>.amazonaws.com`` (region = the topic's), no port, userinfo, query or fragment,
+path ``/SimpleNotificationService-<hex>.pem``. The 2021 Discourse RCE used a presigned SNS API
+URL that passed the usual host-only checks; the path and no-query rules close that.
+
+A valid signature only proves AWS sent the message; anyone can aim their own topic at our URL,
+so each source lists the ``topic_arns`` it accepts and everything else is refused (403), before
+any certificate is fetched. A ``SubscriptionConfirmation`` for a listed topic is confirmed by
+GETting its ``SubscribeURL`` (same origin rules, ``Action=ConfirmSubscription``) through the
+outbound guard; nothing is stored. ``UnsubscribeConfirmation`` is acknowledged and ignored.
+
+*Raw message delivery* must stay off: it posts the bare SES JSON without any signature, which
+is refused here as not an SNS message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from service.config import SourceConfig
+from service.errors import BadPayload, Forbidden, Unauthorized, UpstreamUnavailable
+from service.outbound import OutboundBlocked
+from service.providers.base import Delivery, Handshake, Provider, ProviderServices, load_json_object, optional, require
+
+log = logging.getLogger("mailhook.providers.sns")
+
+TYPES = ("Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation")
+_SIGNED_KEYS = {
+    "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
+    "SubscriptionConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"),
+    # An old aws-js validator left out Token here; AWS's PHP and Ruby validators sign it (bounces.md §1.3).
+    "UnsubscribeConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"),
+}
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": hashes.SHA256}
+_CERT_PATH = re.compile(r"/SimpleNotificationService-[0-9a-fA-F]+\.pem")
+_ARN = re.compile(r"arn:aws[a-z-]*:sns:(?P<region>[a-z0-9-]+):\d{12}:[A-Za-z0-9_.-]{1,256}")
+_CERT_MAX_BYTES = 64 * 1024
+_TIMEOUT_S = 5.0  # SNS gives an endpoint ~15 s; a certificate fetch must fit well inside it
+
+
+@dataclass(frozen=True, slots=True)
+class SnsMessage:
+    """The SNS envelope, validated field by field (values as JSON-decoded strings)."""
+
+    fields: dict[str, str]
+
+    @property
+    def type(self) -> str:
+        return self.fields["Type"]
+
+    @property
+    def topic_arn(self) -> str:
+        return self.fields["TopicArn"]
+
+    @property
+    def message(self) -> str:
+        return self.fields["Message"]
+
+    @property
+    def message_id(self) -> str:
+        return self.fields["MessageId"]
+
+    @property
+    def timestamp(self) -> datetime | None:
+        return parse_iso(self.fields.get("Timestamp"))
+
+    def string_to_sign(self) -> bytes:
+        keys = _SIGNED_KEYS[self.type]
+        return "".join(f"{key}\n{self.fields[key]}\n" for key in keys if key in self.fields).encode()
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    """SNS/SES timestamps (``2025-03-04T10:15:31.204Z``); ``None`` when absent or unreadable."""
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_sns(delivery: Delivery) -> SnsMessage:
+    """Read the envelope: SNS posts JSON as ``text/plain``, so the Content-Type is ignored."""
+    data = load_json_object(delivery.body)
+    kind = require(data, "Type", str)
+    if kind not in TYPES:
+        raise BadPayload(f"field 'Type' must be one of {', '.join(TYPES)}", details={"field": "Type"})
+    fields: dict[str, str] = {}
+    for key in ("Message", "MessageId", "TopicArn", "Timestamp", "SignatureVersion", "Signature"):
+        fields[key] = require(data, key, str)
+    # Lambda events spell it SigningCertUrl (bounces.md §1.3); HTTPS deliveries SigningCertURL.
+    fields["SigningCertURL"] = optional(data, "SigningCertURL", str) or require(data, "SigningCertUrl", str)
+    for key in ("Subject", "SubscribeURL", "Token", "UnsubscribeURL"):
+        value = optional(data, key, str)
+        if value is not None:
+            fields[key] = value
+    if kind != "Notification":
+        for key in ("SubscribeURL", "Token"):
+            require(data, key, str)
+    fields["Type"] = kind
+    _check_headers(delivery, fields)
+    return SnsMessage(fields)
+
+
+def _check_headers(delivery: Delivery, fields: dict[str, str]) -> None:
+    """SNS repeats type, id and topic in ``x-amz-sns-*`` headers; a body that disagrees with them
+    was not sent like this by SNS (anymail checks the same)."""
+    for header, key in (("message-type", "Type"), ("message-id", "MessageId"), ("topic-arn", "TopicArn")):
+        value = delivery.headers.get(f"x-amz-sns-{header}")
+        if value is not None and value != fields[key]:
+            raise BadPayload(f"header x-amz-sns-{header} does not match the body's {key}")
+
+
+def topic_region(arn: str) -> str | None:
+    match = _ARN.fullmatch(arn)
+    return match.group("region") if match else None
+
+
+def check_cert_url(url: str, topic_arn: str, origin: str) -> None:
+    """Refuse (401) a certificate URL that is not AWS's, without fetching it."""
+    parts = urlsplit(url)
+    match = re.fullmatch(origin, f"{parts.scheme}://{parts.netloc}")
+    if match is None or parts.query or parts.fragment or not _CERT_PATH.fullmatch(parts.path):
+        raise Unauthorized("SigningCertURL is not an Amazon SNS certificate URL; not fetched")
+    region = match.groupdict().get("region")
+    if region is not None and region != topic_region(topic_arn):
+        raise Unauthorized("SigningCertURL is in another region than the topic; not fetched")
+
+
+def check_subscribe_url(url: str, message: SnsMessage, origin: str) -> None:
+    """``SubscribeURL`` must be the SNS API's ConfirmSubscription for this very topic and token."""
+    parts = urlsplit(url)
+    match = re.fullmatch(origin, f"{parts.scheme}://{parts.netloc}")
+    query = parse_qs(parts.query)
+    expected = {"Action": ["ConfirmSubscription"], "TopicArn": [message.topic_arn], "Token": [message.fields["Token"]]}
+    if match is None or parts.path not in ("", "/") or parts.fragment:
+        raise Unauthorized("SubscribeURL is not an Amazon SNS API URL; not requested")
+    if any(query.get(key) != value for key, value in expected.items()):
+        raise Unauthorized("SubscribeURL does not confirm this topic's subscription; not requested")
+    region = match.groupdict().get("region")
+    if region is not None and region != topic_region(message.topic_arn):
+        raise Unauthorized("SubscribeURL is in another region than the topic; not requested")
+
+
+async def certificate_key(services: ProviderServices, url: str) -> rsa.RSAPublicKey:
+    """The public key of the certificate at ``url`` (already checked), fetched once per process."""
+    cached = services.memo.get(f"sns-cert:{url}")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    try:
+        response = await services.http().get(url, follow_redirects=False, timeout=_TIMEOUT_S)
+    except OutboundBlocked as exc:
+        raise Unauthorized(f"SigningCertURL refused by the outbound policy: {exc.reason}") from None
+    except httpx.HTTPError as exc:
+        raise UpstreamUnavailable(f"cannot fetch the SNS signing certificate: {type(exc).__name__}") from None
+    if response.status_code != 200 or len(response.content) > _CERT_MAX_BYTES:
+        raise Unauthorized(f"SNS signing certificate not served (HTTP {response.status_code})")
+    try:
+        key = x509.load_pem_x509_certificate(response.content).public_key()
+    except ValueError:
+        raise Unauthorized("SigningCertURL did not return a PEM certificate") from None
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise Unauthorized("the SNS signing certificate does not hold an RSA key")
+    services.memo.put(f"sns-cert:{url}", key)
+    return key
+
+
+def check_signature(message: SnsMessage, key: rsa.RSAPublicKey) -> None:
+    try:
+        signature = base64.b64decode(message.fields["Signature"], validate=True)
+    except (binascii.Error, ValueError):
+        raise Unauthorized("SNS Signature is not base64") from None
+    algorithm = _HASHES[message.fields["SignatureVersion"]]()
+    try:
+        key.verify(signature, message.string_to_sign(), padding.PKCS1v15(), algorithm)
+    except InvalidSignature:
+        raise Unauthorized("SNS signature does not verify") from None
+
+
+class SnsProvider(Provider):
+    """The SNS envelope's checks, shared by the SES bounce and SES inbound providers."""
+
+    #: Accepts messages from the topics in the source's ``topic_arns`` only.
+    requires_topics: ClassVar[bool] = True
+
+    def __init__(self) -> None:
+        self._parsed: tuple[Delivery, SnsMessage] | None = None
+
+    @classmethod
+    def check_source(cls, source: SourceConfig) -> None:
+        if not source.topic_arns:
+            raise ValueError(f"provider {cls.name} needs topic_arns: the SNS topics this source accepts")
+        bad = [arn for arn in source.topic_arns if topic_region(arn) is None]
+        if bad:
+            raise ValueError(f"not SNS topic ARNs (arn:aws:sns:<region>:<account>:<name>): {', '.join(bad)}")
+
+    def sns(self, delivery: Delivery) -> SnsMessage:
+        # verify(), verify_remote() and parse() all read the envelope; an instance serves one request.
+        if self._parsed is None or self._parsed[0] is not delivery:
+            self._parsed = (delivery, parse_sns(delivery))
+        return self._parsed[1]
+
+    def verify(self, delivery: Delivery) -> None:
+        """What needs neither network nor settings: shape, topic allow-list, signature version."""
+        message = self.sns(delivery)
+        if message.topic_arn not in delivery.source.topic_arns:
+            raise Forbidden("this SNS topic is not configured for this source")
+        if message.fields["SignatureVersion"] not in _HASHES:
+            raise Unauthorized("SNS SignatureVersion must be 1 (SHA1) or 2 (SHA256)")
+
+    async def verify_remote(self, delivery: Delivery, services: ProviderServices) -> Handshake | None:
+        """The certificate URL is judged first, so a foreign one is refused without a request."""
+        message = self.sns(delivery)
+        url = message.fields["SigningCertURL"]
+        check_cert_url(url, message.topic_arn, services.settings.sns_cert_origin)
+        check_signature(message, await certificate_key(services, url))
+        if message.type == "SubscriptionConfirmation":
+            return await self._confirm(message, services)
+        if message.type == "UnsubscribeConfirmation":
+            return Handshake({"status": "ignored", "type": message.type})
+        return None
+
+    async def _confirm(self, message: SnsMessage, services: ProviderServices) -> Handshake:
+        url = message.fields["SubscribeURL"]
+        check_subscribe_url(url, message, services.settings.sns_cert_origin)
+        try:
+            response = await services.http().get(url, follow_redirects=False, timeout=_TIMEOUT_S)
+        except OutboundBlocked as exc:
+            raise Unauthorized(f"SubscribeURL refused by the outbound policy: {exc.reason}") from None
+        except httpx.HTTPError as exc:
+            raise UpstreamUnavailable(f"cannot reach SNS to confirm the subscription: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            raise BadPayload(f"SNS refused the subscription confirmation (HTTP {response.status_code})")
+        log.info("confirmed the SNS subscription to %s", message.topic_arn)
+        return Handshake({"status": "subscribed", "topic_arn": message.topic_arn})
+
+
+def decode_message(message: SnsMessage) -> dict[str, Any] | None:
+    """The notification's ``Message`` as a JSON object; ``None`` for SES's plain-text setup
+    pings ("Successfully validated SNS topic …") and anything else that is not JSON."""
+    try:
+        data = json.loads(message.message)
+    except (ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
