@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from service.cli.embedded_redis import free_port
 from service.settings import Settings
 from service.store.models import StepRun
+from service.store.suppressions import add_suppression
 from tests.support.servers import FakeSlack, serve_in_thread
 from tests.support.steps import pdf_attachment, run_pipeline_job, step_context, store_email, worker_deps
 from tests.support.webhook_receiver import HOOK_PATH, SECRET, WebhookReceiver
@@ -213,3 +214,17 @@ async def test_retried_pipeline_does_not_repeat_a_succeeded_forward(
     with Session(deps.engine) as session:
         attempts = {row.name: row.attempts for row in session.exec(select(StepRun))}
     assert attempts == {"forward_http": 1, "slack": 2}
+
+
+async def test_forward_http_skips_an_address_bound_target_while_suppressed(
+    deps: WorkerDeps, receiver: tuple[WebhookReceiver, str]
+) -> None:
+    hook, base = receiver
+    add_suppression(deps.engine, "ada@inbox.example", reason="hard bounce (user_unknown, 5.1.1)")
+    output = await forward(base + HOOK_PATH, address="Ada@Inbox.example").run(step_context(deps, store_email(deps)))
+    assert output["sent"] is False and hook.deliveries == []
+    [skipped] = output["suppressed"]
+    assert skipped["address"] == "ada@inbox.example" and skipped["reason"].startswith("hard bounce")
+    # Other targets, and the same target without an address, still get the message.
+    output = await forward(base + HOOK_PATH, address="bob@inbox.example").run(step_context(deps, store_email(deps)))
+    assert output["status"] == 200 and len(hook.deliveries) == 1

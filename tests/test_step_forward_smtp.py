@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 
 from service.cli.embedded_redis import free_port
 from service.settings import Settings
+from service.store.suppressions import add_suppression
 from tests.support.smtp_relay import RelayHandler, smtp_relay
 from tests.support.steps import mime_fixture, pdf_attachment, step_context, store_email, store_mime, worker_deps
 from workers.deps import WorkerDeps
@@ -160,30 +162,38 @@ async def test_forward_smtp_loopback_relay_is_refused_unless_allowed(
     assert handler.connections == 0 and handler.received == []
 
 
-class _Suppressions:
-    def __init__(self, *addresses: str) -> None:
-        self.addresses = set(addresses)
-
-    async def suppressed(self, addresses: list[str]) -> set[str]:
-        return self.addresses & set(addresses)
-
-
 async def test_forward_smtp_skips_suppressed_recipients(deps: WorkerDeps, relay: tuple[RelayHandler, int]) -> None:
     handler, port = relay
-    deps.suppressions = _Suppressions("archive@team.example")  # type: ignore[attr-defined]
+    add_suppression(deps.engine, "archive@team.example", reason="mailbox closed")
     output = await forward(port, to=["oncall@team.example", "Archive@Team.example"]).run(
         step_context(deps, store_email(deps))
     )
-    assert output["to"] == ["oncall@team.example"] and output["suppressed"] == ["archive@team.example"]
+    assert output["to"] == ["oncall@team.example"]
+    [skipped] = output["suppressed"]
+    assert (skipped["address"], skipped["kind"], skipped["reason"]) == (
+        "archive@team.example",
+        "manual",
+        "mailbox closed",
+    )
     assert handler.received[0].rcpt_tos == ["oncall@team.example"]
 
 
 async def test_forward_smtp_all_suppressed_sends_nothing(deps: WorkerDeps, relay: tuple[RelayHandler, int]) -> None:
     handler, port = relay
-    deps.suppressions = _Suppressions(*TO)  # type: ignore[attr-defined]
+    for address in TO:
+        add_suppression(deps.engine, address, reason="hard bounce")
     output = await forward(port).run(step_context(deps, store_email(deps)))
-    assert output == {"sent": False, "suppressed": sorted(TO)}
+    assert output["sent"] is False and [s["address"] for s in output["suppressed"]] == sorted(a.lower() for a in TO)
     assert handler.connections == 0
+
+
+async def test_forward_smtp_expired_suppression_no_longer_applies(
+    deps: WorkerDeps, relay: tuple[RelayHandler, int]
+) -> None:
+    handler, port = relay
+    add_suppression(deps.engine, TO[0], reason="old", expires_at=datetime.now(UTC) - timedelta(days=1))
+    output = await forward(port).run(step_context(deps, store_email(deps)))
+    assert output["sent"] is True and output["suppressed"] == []
 
 
 @pytest.mark.parametrize(

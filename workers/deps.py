@@ -12,8 +12,10 @@ from service.outbound import OutboundPolicy, guarded_client
 from service.queue import JobQueue
 from service.settings import Settings
 from service.store.blobs import BlobStore
+from service.store.suppressions import StoreSuppressionList
 from workers.pipeline.config import CompiledConfig, compile_config
 from workers.pipeline.txn import TransactionBatcher
+from workers.steps.suppression import SuppressionList
 
 
 @dataclass
@@ -23,9 +25,15 @@ class WorkerDeps:
     blobs: BlobStore
     config: ConfigHolder
     queue: JobQueue | None = None
+    #: Addresses forwarding steps skip (bounces, complaints); the store's list unless given.
+    suppressions: SuppressionList | None = None
     _clients: dict[frozenset[str], httpx.AsyncClient] = field(default_factory=dict)
     _compiled: tuple[AppConfig, CompiledConfig] | None = None
     _txn: TransactionBatcher | None = None
+
+    def __post_init__(self) -> None:
+        if self.suppressions is None:
+            self.suppressions = StoreSuppressionList(self.engine)
 
     @property
     def txn(self) -> TransactionBatcher:

@@ -7,6 +7,10 @@ library (``Webhook(secret).verify(body, headers)``). The id is the same on every
 message through this step so receivers can deduplicate; the timestamp is per attempt, as the
 spec asks, so a retry hours later still passes the receiver's five-minute tolerance.
 
+A target bound to one mail address (``address:``, e.g. a person's own webhook that stands in
+for mailing them) is skipped while that address is on the suppression list, and the step's
+output says why.
+
 Status handling follows common webhook-sender practice (Svix, Stripe): 2xx succeeds;
 408/409/425/429 and 5xx are retried, honouring ``Retry-After``; any other 4xx means the
 receiver rejects this request and will keep doing so. Redirects are not followed: a signed
@@ -25,6 +29,7 @@ from standardwebhooks import Webhook
 
 from workers.steps.base import PermanentStepError, Step, StepContext, StepParams
 from workers.steps.http_target import check_response, post
+from workers.steps.suppression import split_suppressed
 from workers.steps.templating import check_template, render, template_context
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429})
@@ -36,6 +41,8 @@ class ForwardHttpParams(StepParams):
     headers: dict[str, str] = Field(default_factory=dict)
     timeout: float = Field(15.0, gt=0, le=300)
     template: str | None = None
+    #: The mail address this endpoint delivers to, when it is bound to one (suppression applies).
+    address: str | None = None
 
     @field_validator("url")
     @classmethod
@@ -69,6 +76,10 @@ class ForwardHttp(Step):
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
         assert isinstance(self.params, ForwardHttpParams)
+        if self.params.address:
+            kept, suppressed = await split_suppressed(ctx, [self.params.address])
+            if not kept:
+                return {"sent": False, "suppressed": suppressed}
         context = await template_context(ctx)
         body = self._body(context)
         webhook_id = self.webhook_id(ctx)

@@ -5,15 +5,15 @@ SMTP reply classes decide retries (RFC 5321 §4.2.1): 4yz is "transient, try aga
 accepts some recipients and refuses others has *delivered* to the rest, so that is a success
 listing the refusals: retrying would send the accepted copies twice.
 
-Recipients on the suppression list (hard bounces, complaints) are skipped. The list arrives
-with the bounce-handling issue as ``deps.suppressions``; until then nothing is suppressed.
+Recipients on the suppression list (``deps.suppressions``: hard bounces, complaints, repeated
+soft bounces, manual entries) are skipped, each listed with its reason under ``suppressed``.
 """
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import aiosmtplib
 from pydantic import ConfigDict, Field, SecretStr, field_validator
@@ -25,15 +25,9 @@ from service.store.models import Attachment
 from workers.steps.base import PermanentStepError, RetryableStepError, Step, StepContext, StepParams
 from workers.steps.resend import mime_from_fields, resent_block, resent_message_id
 from workers.steps.smtp_guard import guarded_socket
+from workers.steps.suppression import split_suppressed
 
 _DEFAULT_PORTS = {"tls": 465, "starttls": 587, "none": 25}
-
-
-class SuppressionList(Protocol):
-    """What ``forward_smtp`` needs from the (future) bounce-driven suppression list."""
-
-    async def suppressed(self, addresses: list[str]) -> set[str]:
-        """The subset of ``addresses`` (lower-cased) that must not be mailed."""
 
 
 class ForwardSmtpParams(StepParams):
@@ -68,10 +62,9 @@ class ForwardSmtp(Step):
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
         assert isinstance(self.params, ForwardSmtpParams)
-        suppressed = await _suppressed(ctx, self.params.to)
-        recipients = [r for r in self.params.to if r.lower() not in suppressed]
+        recipients, suppressed = await split_suppressed(ctx, self.params.to)
         if not recipients:
-            return {"sent": False, "suppressed": sorted(suppressed)}
+            return {"sent": False, "suppressed": suppressed}
         data = await self._data(ctx, recipients)
         try:
             errors = await self._send(ctx, recipients, data)
@@ -81,7 +74,7 @@ class ForwardSmtp(Step):
             raise _step_error(exc) from None
         except (OSError, TimeoutError) as exc:
             raise RetryableStepError(f"smtp relay unreachable: {type(exc).__name__}: {exc}") from None
-        return {"sent": True, "to": recipients, "refused": errors, "suppressed": sorted(suppressed)}
+        return {"sent": True, "to": recipients, "refused": errors, "suppressed": suppressed}
 
     async def _data(self, ctx: StepContext, recipients: list[str]) -> bytes:
         assert isinstance(self.params, ForwardSmtpParams)
@@ -118,13 +111,6 @@ class ForwardSmtp(Step):
         finally:
             sock.close()  # aiosmtplib closes its transport; this covers a failed connect
         return {address: f"{response.code} {response.message}" for address, response in errors.items()}
-
-
-async def _suppressed(ctx: StepContext, recipients: list[str]) -> set[str]:
-    suppressions: SuppressionList | None = getattr(ctx.deps, "suppressions", None)
-    if suppressions is None:
-        return set()
-    return {address.lower() for address in await suppressions.suppressed([r.lower() for r in recipients])}
 
 
 def _rebuild(ctx: StepContext) -> bytes:

@@ -1,0 +1,30 @@
+"""Which recipients a forwarding step must skip: the bounce-driven suppression list.
+
+``deps.suppressions`` is the store's list (``service.store.suppressions``); steps ask it once per
+run and record each skipped address with its reason in their output, so ``mailhook runs`` and
+the UI show *why* a target got nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from service.store.suppressions import Suppressed
+from workers.steps.base import StepContext
+
+
+class SuppressionList(Protocol):
+    """What the forwarding steps need from the suppression list."""
+
+    async def lookup(self, addresses: list[str]) -> dict[str, Suppressed]:
+        """The entries in force for ``addresses``, keyed by lower-cased address."""
+
+
+async def split_suppressed(ctx: StepContext, recipients: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
+    """(the recipients to send to, why each of the others is skipped)."""
+    suppressions: SuppressionList | None = ctx.deps.suppressions
+    if suppressions is None or not recipients:
+        return list(recipients), []
+    found = await suppressions.lookup(recipients)
+    keep = [r for r in recipients if r.strip().lower() not in found]
+    return keep, [entry.as_dict() for entry in sorted(found.values(), key=lambda e: e.address)]
