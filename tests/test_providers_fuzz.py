@@ -1,8 +1,9 @@
 """Fuzz every adapter's ``verify``/``parse``/``check_replay`` directly (no network, no database).
 
 Random bytes, random JSON-ish documents, random forms and mutated valid deliveries: whatever
-comes in, an adapter may only refuse with a ``MailhookError`` that maps to 400/401/413/415 (a
-500 would make providers retry a poison delivery forever), and what it accepts must be storable.
+comes in, an adapter may only refuse with a ``MailhookError`` that maps to 400/401/403/413/415 (a
+500 would make providers retry a poison delivery forever), and what it accepts must be storable:
+emails for inbound providers, bounce events (within the model's taxonomy) for bounce providers.
 """
 
 from __future__ import annotations
@@ -17,17 +18,28 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from service.bounce import KINDS, REASONS
 from service.config import SourceConfig
 from service.errors import MailhookError
 from service.inbound import InboundEmail
 from service.ingest.nonces import NonceCache
 from service.providers import PROVIDERS
-from service.providers.base import Delivery, InboundProvider
+from service.providers.base import Delivery, Provider
+from service.store.bounces import BounceEventCreate
+from tests.support.bounce_deliveries import BOUNCE_CASES
 from tests.support.deliveries import CASES, FORWARDEMAIL_KEYS, MAILGUN_KEYS, Message, multipart, urlencoded
+from tests.support.signing import SENDGRID_PUBLIC_KEY
+from tests.support.sns import INBOUND_TOPIC, TOPIC
 
 ALL = sorted(PROVIDERS)
 FUZZ = hypothesis_settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-KEYS = {"forwardemail": list(FORWARDEMAIL_KEYS), "mailgun": list(MAILGUN_KEYS)}
+KEYS = {
+    "forwardemail": list(FORWARDEMAIL_KEYS),
+    "forwardemail-bounces": list(FORWARDEMAIL_KEYS),
+    "mailgun": list(MAILGUN_KEYS),
+    "mailgun-events": list(MAILGUN_KEYS),
+    "sendgrid-events": [SENDGRID_PUBLIC_KEY],
+}
 # Field names the adapters look for, so random documents reach past the first ``require``.
 FIELDS = [
     *("id payload recipient recipients headers from to cc replyTo subject message-id date session raw".split()),
@@ -36,6 +48,11 @@ FIELDS = [
     *("FromFull ToFull CcFull Attachments RawEmail OriginalRecipient Date Subject arrivalDate sender".split()),
     *("message-headers body-mime body-plain content-id-map envelope charsets attachment-info content-ids".split()),
     *("token signature dkim spf SPF Message-Id".split()),
+    # bounce providers: SNS envelopes and SES, Postmark, Mailgun, SendGrid, Forward Email events
+    *("Type Message MessageId TopicArn Timestamp SignatureVersion Signature SigningCertURL".split()),
+    *("notificationType eventType bounce complaint deliveryDelay mail receipt bouncedRecipients".split()),
+    *("emailAddress diagnosticCode status feedbackId RecordType ID Email Details BouncedAt".split()),
+    *("event-data event severity reason delivery-status code email sg_event_id response_code".split()),
 ]
 CONTENT_TYPES = [
     "application/json",
@@ -88,7 +105,13 @@ mutations = st.lists(
 
 def _source(provider: str, signed: bool) -> SourceConfig:
     keys = KEYS.get(provider, []) if signed else []
-    return SourceConfig(name="fuzz", provider=provider, secrets=["fuzz-secret-0123456789"], signing_keys=keys)
+    return SourceConfig(
+        name="fuzz",
+        provider=provider,
+        secrets=["fuzz-secret-0123456789"],
+        signing_keys=keys,
+        topic_arns=[TOPIC, INBOUND_TOPIC],
+    )
 
 
 def _check_storable(email: InboundEmail) -> None:
@@ -99,6 +122,14 @@ def _check_storable(email: InboundEmail) -> None:
     json.dumps([email.headers, email.auth, email.defects, email.envelope_to, [a.as_dict() for a in email.to]])
 
 
+def _check_event(event: BounceEventCreate) -> None:
+    assert event.kind in KINDS and event.reason in REASONS
+    assert 0 < len(event.provider_event_id) <= 255 and 0 < len(event.recipient) <= 320
+    assert event.occurred_at.tzinfo is not None
+    assert event.reply_code is None or isinstance(event.reply_code, int)
+    json.dumps(event.raw)
+
+
 def _exercise(provider: str, body: bytes, headers: dict[str, str], query: dict[str, str] | None = None) -> None:
     """Run verify → parse → check_replay, for a source without and with signing keys."""
     for signed in (False, True):
@@ -107,13 +138,16 @@ def _exercise(provider: str, body: bytes, headers: dict[str, str], query: dict[s
         try:
             adapter.verify(delivery)
             emails = adapter.parse(delivery)
-            if type(adapter).check_replay is not InboundProvider.check_replay:  # an event loop costs ~1 ms
+            if type(adapter).check_replay is not Provider.check_replay:  # an event loop costs ~1 ms
                 asyncio.run(adapter.check_replay(delivery, NonceCache(None)))
         except MailhookError as exc:
-            assert exc.status_code in (400, 401, 413, 415), exc
+            assert exc.status_code in (400, 401, 403, 413, 415), exc
             continue
-        for email in emails:
-            _check_storable(email)
+        for item in emails:
+            if isinstance(item, InboundEmail):
+                _check_storable(item)
+            else:
+                _check_event(item)
 
 
 def _mutate(body: bytes, steps: list[tuple[float, str, bytes]]) -> bytes:
@@ -164,6 +198,7 @@ def test_random_forms_are_refused_cleanly(provider: str, fields: dict[str, str],
 @FUZZ
 @given(steps=mutations)
 def test_mutated_valid_deliveries_are_refused_or_stored(provider: str, steps: list[tuple[float, str, bytes]]) -> None:
-    valid = CASES[provider].build(Message())
-    mutated = CASES[provider].resign(valid.__class__(_mutate(valid.body, steps), valid.headers, valid.params))
+    case = CASES.get(provider) or BOUNCE_CASES[provider]
+    valid = CASES[provider].build(Message()) if provider in CASES else BOUNCE_CASES[provider].build()
+    mutated = case.resign(valid.__class__(_mutate(valid.body, steps), valid.headers, valid.params))
     _exercise(provider, mutated.body, mutated.headers, dict(mutated.params))

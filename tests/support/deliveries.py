@@ -29,7 +29,8 @@ from service.store.messages import list_attachments
 from service.store.models import Attachment, MessageRaw
 from service.store.models import Message as StoredMessage
 from tests.conftest import IMPROVMX_SECRET, PROXIEDMAIL_SECRET
-from tests.support.signing import sign_forwardemail, sign_mailgun
+from tests.support.signing import SENDGRID_PUBLIC_KEY, sign_forwardemail, sign_mailgun
+from tests.support.sns import INBOUND_TOPIC, TOPIC, delivery_headers, fake_sns
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 SECRETS = {
@@ -41,6 +42,12 @@ SECRETS = {
     "postmark": "pm-inbound-secret-0123456789",
     "mailgun": "mg-secret-0123456789abcdef",
     "sendgrid": "sg-secret-0123456789abcdef",
+    "ses-inbound": "ses-in-secret-0123456789abcdef",
+    "ses": "ses-secret-0123456789abcdef",
+    "postmark-bounces": "pm-bounce-secret-0123456789",
+    "mailgun-events": "mg-events-secret-0123456789",
+    "sendgrid-events": "sg-events-secret-0123456789",
+    "forwardemail-bounces": "fe-bounce-secret-0123456789",
 }
 # Two keys per signing source: deliveries signed with either are accepted (rotation).
 FORWARDEMAIL_KEYS = ("0f1e2d3c4b5a69788796a5b4c3d2e1f0", "a1b2c3d4e5f60718293a4b5c6d7e8f90")
@@ -62,6 +69,26 @@ sources:
     secrets: ["{SECRETS["mailgun"]}"]
     signing_keys: {json.dumps(list(MAILGUN_KEYS))}
   - {{name: sendgrid, provider: sendgrid, secrets: ["{SECRETS["sendgrid"]}"]}}
+  - name: ses-inbound
+    provider: ses-inbound
+    secrets: ["{SECRETS["ses-inbound"]}"]
+    topic_arns: ["{INBOUND_TOPIC}"]
+  - {{name: ses, provider: ses, secrets: ["{SECRETS["ses"]}"], topic_arns: ["{TOPIC}"]}}
+  - {{name: postmark-bounces, provider: postmark-bounces, secrets: ["{SECRETS["postmark-bounces"]}"]}}
+  - name: mailgun-events
+    provider: mailgun-events
+    secrets: ["{SECRETS["mailgun-events"]}"]
+    signing_keys: {json.dumps(list(MAILGUN_KEYS))}
+  - name: sendgrid-events
+    provider: sendgrid-events
+    secrets: ["{SECRETS["sendgrid-events"]}"]
+    signing_keys: ["{SENDGRID_PUBLIC_KEY}"]
+  - name: forwardemail-bounces
+    provider: forwardemail-bounces
+    secrets: ["{SECRETS["forwardemail-bounces"]}"]
+    signing_keys: {json.dumps(list(FORWARDEMAIL_KEYS))}
+# SNS certificates and subscription confirmations come from the loopback fake SNS.
+outbound: {{allow_hosts: ["127.0.0.1"]}}
 """
 
 
@@ -296,6 +323,50 @@ def _sendgrid(m: Message) -> HttpDelivery:
     return HttpDelivery(body, {"content-type": content_type})
 
 
+def ses_received(m: Message) -> dict[str, Any]:
+    """SES's ``Received`` notification for ``m`` (the SNS action, raw content as UTF-8)."""
+    ses_id = hashlib.sha256(m.message_id.encode()).hexdigest()[:40]
+    return {
+        "notificationType": "Received",
+        "mail": {"source": m.sender, "messageId": ses_id, "destination": list(m.to)},
+        "receipt": {
+            "timestamp": "2025-03-07T09:00:00.500Z",
+            "recipients": list(m.envelope_to),
+            "spfVerdict": {"status": "PASS"},
+            "action": {"type": "SNS", "topicArn": INBOUND_TOPIC, "encoding": "UTF8"},
+        },
+        "content": m.mime().decode(),
+    }
+
+
+def sns_delivery(envelope: dict[str, str]) -> HttpDelivery:
+    return HttpDelivery(json.dumps(envelope).encode(), delivery_headers(envelope))
+
+
+def resign_sns(delivery: HttpDelivery) -> HttpDelivery:
+    """Re-sign a mutated SNS envelope (when it is still a JSON object of strings)."""
+    try:
+        envelope = json.loads(delivery.body)
+    except (ValueError, RecursionError):
+        return delivery
+    if not isinstance(envelope, dict) or not all(isinstance(v, str) for v in envelope.values()):
+        return delivery
+    if envelope.get("Type") not in ("Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation"):
+        return delivery
+    fields = {k: v for k, v in envelope.items() if k not in ("Signature", "SignatureVersion")}
+    return sns_delivery(fake_sns().sign(fields, envelope.get("SignatureVersion", "2")))
+
+
+def _ses_inbound(m: Message) -> HttpDelivery:
+    return sns_delivery(fake_sns().notification(ses_received(m), topic=INBOUND_TOPIC))
+
+
+def _tampered_sns(delivery: HttpDelivery) -> HttpDelivery:
+    envelope = json.loads(delivery.body)
+    envelope["Message"] = envelope["Message"].replace("246810", "135790").replace("ghost", "alice")
+    return sns_delivery(envelope)
+
+
 def _same(delivery: HttpDelivery) -> HttpDelivery:
     return delivery
 
@@ -361,6 +432,9 @@ CASES: dict[str, ProviderCase] = {
         _sendgrid,
         json_body=False,
         wrong_shape=lambda: HttpDelivery(*_multipart_with_type({"unexpected": "field"})),
+    ),
+    "ses-inbound": ProviderCase(
+        "ses-inbound", _ses_inbound, resign=resign_sns, tampered=lambda m: _tampered_sns(_ses_inbound(m))
     ),
 }
 
