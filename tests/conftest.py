@@ -63,7 +63,7 @@ def settings(tmp_path: Path, redis_server: EmbeddedRedis, migrated_template: Pat
         data_dir=tmp_path / "var",
         job_max_tries=3,
         sweep_min_age_s=0,
-        # SNS signing certificates come from tests.support.sns's loopback server, not AWS.
+        # SNS signing certificates come from tests.support.fakes.sns's loopback server, not AWS.
         sns_cert_origin=r"http://127\.0\.0\.1:\d+",
     )
 

@@ -18,8 +18,8 @@ from service.providers.base import Delivery
 from service.store.bounces import BounceEventCreate
 from tests.support.bounce_deliveries import fixture, forwardemail, mailgun, postmark, sendgrid, ses
 from tests.support.deliveries import FORWARDEMAIL_KEYS, MAILGUN_KEYS, HttpDelivery
+from tests.support.fakes.sns import TOPIC
 from tests.support.signing import SENDGRID_PUBLIC_KEY
-from tests.support.sns import TOPIC
 
 KEYS = {
     "forwardemail-bounces": list(FORWARDEMAIL_KEYS),

@@ -1,4 +1,4 @@
-"""Amazon SNS verification over real HTTP against a local fake SNS (tests.support.sns).
+"""Amazon SNS verification over real HTTP against a local fake SNS (tests.support.fakes.sns).
 
 Certificates are fetched only from URLs that pass the origin/path rules, through the outbound
 guard, once per URL; foreign topics are refused before anything is fetched; subscriptions are
@@ -18,7 +18,7 @@ from service.providers.sns import SnsMessage, check_cert_url, check_subscribe_ur
 from service.settings import SNS_CERT_ORIGIN, Settings
 from tests.support.bounce_deliveries import fixture, ses, stored_bounces
 from tests.support.deliveries import SOURCES_YAML, post, sns_delivery, stored_messages
-from tests.support.sns import CERT_NAME, FOREIGN_TOPIC, TOPIC, FakeSns, fake_sns
+from tests.support.fakes.sns import CERT_NAME, FOREIGN_TOPIC, TOPIC, FakeSns, fake_sns
 
 BOUNCE = fixture("ses/bounce_identity.json")
 

@@ -28,8 +28,8 @@ from service.providers.base import Delivery, Provider
 from service.store.bounces import BounceEventCreate
 from tests.support.bounce_deliveries import BOUNCE_CASES
 from tests.support.deliveries import CASES, FORWARDEMAIL_KEYS, MAILGUN_KEYS, Message, multipart, urlencoded
+from tests.support.fakes.sns import INBOUND_TOPIC, TOPIC
 from tests.support.signing import SENDGRID_PUBLIC_KEY
-from tests.support.sns import INBOUND_TOPIC, TOPIC
 
 ALL = sorted(PROVIDERS)
 FUZZ = hypothesis_settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])

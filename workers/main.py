@@ -17,6 +17,7 @@ from service.sentry import init_sentry
 from service.settings import Settings
 from service.store.blobs import BlobStore
 from service.store.db import make_engine
+from workers.bouncelogs.job import pull_bounce_logs
 from workers.deps import WorkerDeps
 from workers.jobs import process_message, sweep_pending
 from workers.pipeline.config import compile_config
@@ -39,7 +40,15 @@ class WorkerSettings:
         self.functions = [func(process_message, name="process_message", max_tries=ARQ_MAX_TRIES)]  # type: ignore[arg-type]
         # A burst worker drains the queue and exits (tests, benchmarks, one-off catch-up): the
         # start-up sweep covers it, and a cron firing mid-burst would only add a stray job.
-        self.cron_jobs = [] if burst else [cron(sweep_pending, second={0, 30}, run_at_startup=False, unique=True)]  # type: ignore[arg-type]
+        # pull_bounce_logs ticks every minute; each bounce_logs account keeps its own schedule.
+        self.cron_jobs = (
+            []
+            if burst
+            else [
+                cron(sweep_pending, second={0, 30}, run_at_startup=False, unique=True),  # type: ignore[arg-type]
+                cron(pull_bounce_logs, second={15}, run_at_startup=False, unique=True, timeout=900),  # type: ignore[arg-type]
+            ]
+        )
         self.on_startup = _startup(settings)
         self.on_shutdown = _shutdown
         self.redis_settings = RedisSettings.from_dsn(settings.redis_url)

@@ -28,8 +28,8 @@ from tests.support.deliveries import (
     signed_forwardemail,
     sns_delivery,
 )
+from tests.support.fakes.sns import TOPIC, fake_sns
 from tests.support.signing import sign_mailgun, sign_sendgrid
-from tests.support.sns import TOPIC, fake_sns
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 

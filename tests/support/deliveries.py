@@ -29,8 +29,8 @@ from service.store.messages import list_attachments
 from service.store.models import Attachment, MessageRaw
 from service.store.models import Message as StoredMessage
 from tests.conftest import IMPROVMX_SECRET, PROXIEDMAIL_SECRET
+from tests.support.fakes.sns import INBOUND_TOPIC, TOPIC, delivery_headers, fake_sns
 from tests.support.signing import SENDGRID_PUBLIC_KEY, sign_forwardemail, sign_mailgun
-from tests.support.sns import INBOUND_TOPIC, TOPIC, delivery_headers, fake_sns
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 SECRETS = {

@@ -1,1 +1,1 @@
-"""Local stand-ins for third-party HTTP APIs, each built from that provider's own documentation."""
+"""Local stand-ins for third-party HTTP APIs, behaving as the providers document them."""
