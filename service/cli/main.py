@@ -9,6 +9,7 @@ import click
 from pydantic import ValidationError
 
 from service.cli.addresses import addresses
+from service.cli.bounces import bounces, suppressions
 from service.cli.checks import run_checks
 from service.cli.dev import run_dev
 from service.cli.dev_redis import with_dev_redis
@@ -140,6 +141,8 @@ cli.add_command(smtp)
 cli.add_command(inspect)
 cli.add_command(addresses)
 cli.add_command(wait)
+cli.add_command(bounces)
+cli.add_command(suppressions)
 
 
 def main() -> None:
