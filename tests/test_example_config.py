@@ -30,7 +30,8 @@ def test_example_config_is_valid(variant: str) -> None:
     config = parse_config(text, environ=env, providers=PROVIDERS)
     compiled = compile_config(config)
     if variant == "all sections on":
-        assert len(config.sources) == 5 and config.smtp is not None
+        assert len(config.sources) == 6 and config.smtp is not None
+        assert len(config.bounce_logs) == 2 and config.suppression.expire_after_days == 90
         assert set(compiled.pipelines) == {"qa", "archive", "default"} and compiled.routes is not None
 
 
