@@ -125,10 +125,10 @@ class OutboundConfig(_Strict):
 class SuppressionConfig(_Strict):
     """When bounces put an address on the suppression list (hard bounces and complaints always)."""
 
-    soft_bounce_limit: int = Field(3, ge=1)
-    soft_bounce_window_days: float = Field(7.0, gt=0)
+    soft_bounce_limit: int = Field(default=3, ge=1)
+    soft_bounce_window_days: float = Field(default=7.0, gt=0)
     #: Days after which an entry stops applying (``null``: suppressed until removed).
-    expire_after_days: float | None = Field(None, gt=0)
+    expire_after_days: float | None = Field(default=None, gt=0)
 
 
 class BounceLogAccount(_Strict):
@@ -141,7 +141,7 @@ class BounceLogAccount(_Strict):
     base_url: str | None = None
     #: ImprovMX logs are read per domain; addy.io lists the whole account's failed deliveries.
     domain: str | None = None
-    interval_s: float = Field(300.0, ge=1)
+    interval_s: float = Field(default=300.0, ge=1)
 
     @field_validator("name")
     @classmethod

@@ -29,10 +29,11 @@ class MailhookError(Exception):
     status_code = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, details: Any = None) -> None:
+    def __init__(self, message: str, *, details: Any = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        self.headers = headers
 
 
 class Unauthorized(MailhookError):
@@ -84,7 +85,7 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 async def mailhook_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, MailhookError)
-    headers = {"Retry-After": "30"} if isinstance(exc, StorageUnavailable | UpstreamUnavailable) else None
+    headers = {"Retry-After": "30"} if isinstance(exc, StorageUnavailable | UpstreamUnavailable) else exc.headers
     return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status_code, headers=headers)
 
 

@@ -92,6 +92,8 @@ async def test_missing_secret_is_401(client: httpx.AsyncClient, settings: Settin
     delivery = _valid(provider)
     response = await client.post(f"/hooks/{provider}", content=delivery.body, headers=delivery.headers)
     assert _refused(response, 401)["error"] == "unauthorized"
+    # SNS (and other senders of Basic credentials) answer this challenge with the URL's password.
+    assert response.headers["www-authenticate"] == 'Basic realm="mailhook"'
     _nothing_stored(settings)
 
 

@@ -45,7 +45,10 @@ def authenticate(config: AppConfig, source_name: str, presented: str | None) -> 
         # Compare against every secret, without short-circuiting, in constant time.
         matched |= hmac.compare_digest(candidate, secret)
     if source is None or not matched:
-        raise Unauthorized("unknown source or wrong secret")
+        # A challenge when no secret came at all: Amazon SNS sends the Basic credentials of a
+        # subscription URL (https://user:secret@host/...) only after a 401 that asks for them.
+        challenge = {"WWW-Authenticate": 'Basic realm="mailhook"'} if presented is None else None
+        raise Unauthorized("unknown source or wrong secret", headers=challenge)
     return source
 
 

@@ -74,8 +74,8 @@ async def receive(request: Request) -> Response:
     if not emails:
         raise BadPayload("the delivery contained no message")
     results = await _stored(provider, delivery, state, lambda: state.ingest.store(emails))
-    body = {"status": "accepted", "messages": [{"id": r.message_id, "duplicate": r.duplicate} for r in results]}
-    return _json(body, provider.success_status)
+    answer = {"status": "accepted", "messages": [{"id": r.message_id, "duplicate": r.duplicate} for r in results]}
+    return _json(answer, provider.success_status)
 
 
 async def _store_bounces(state: AppState, provider: BounceProvider, delivery: Delivery) -> Response:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from service.bounce import Reason
+from service.bounce import Kind, Reason
 from service.bounce_rules import clip, event_key, kind_for, normalise_recipient, parse_status, reason_for
 from service.config import SourceConfig
 from service.errors import BadPayload
@@ -71,6 +71,7 @@ class ForwardEmailBounces(BounceProvider):
         status = _text(bounce.get("status")) or parse_status(response)
         action, category = _text(bounce.get("action")), _text(bounce.get("category"))
         reason = _CATEGORY_REASONS.get(category or "") or reason_for(status, response, reply_code)
+        kind: Kind
         if action in _DEFERRED or (action is None and reply_code is not None and 400 <= reply_code < 500):
             kind = "delayed"
         elif action == "reject" or (action is None and reply_code is not None and reply_code >= 500):

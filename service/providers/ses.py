@@ -14,6 +14,7 @@ final soft failure here, and per-attempt deferrals exist only as ``DeliveryDelay
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from service.bounce import Kind, Reason
@@ -103,7 +104,7 @@ def _bounces(ctx: _Context, bounce: dict[str, Any]) -> list[BounceEventCreate]:
     fixed = _BOUNCE_TYPES.get((bounce_type, subtype))
     events = []
     for item in _recipients(bounce, "bouncedRecipients"):
-        address, status, diagnostic = item["address"], item["status"], item["diagnostic"]
+        address, status, diagnostic = item.address, item.status, item.diagnostic
         code = parse_reply_code(diagnostic)
         if fixed is not None:
             kind, reason = fixed
@@ -136,12 +137,10 @@ def _complaints(ctx: _Context, complaint: dict[str, Any]) -> list[BounceEventCre
     feedback = complaint.get("complaintFeedbackType")
     events = []
     for item in _recipients(complaint, "complainedRecipients"):
-        key = _key(complaint.get("feedbackId"), item["address"]) or event_key(
-            "ses", ctx.envelope.message_id, item["address"]
-        )
+        key = _key(complaint.get("feedbackId"), item.address) or event_key("ses", ctx.envelope.message_id, item.address)
         diagnostic = f"feedback type: {feedback}" if isinstance(feedback, str) else None
         events.append(
-            ctx.event(item["address"], key, "complaint", "policy", complaint.get("timestamp"), diagnostic=diagnostic)
+            ctx.event(item.address, key, "complaint", "policy", complaint.get("timestamp"), diagnostic=diagnostic)
         )
     return events
 
@@ -150,14 +149,14 @@ def _delays(ctx: _Context, delay: dict[str, Any]) -> list[BounceEventCreate]:
     delay_type = delay.get("delayType")
     events = []
     for item in _recipients(delay, "delayedRecipients"):
-        status, diagnostic = item["status"], item["diagnostic"]
+        status, diagnostic = item.status, item.diagnostic
         code = parse_reply_code(diagnostic)
         reason = _DELAY_REASONS.get(delay_type) if isinstance(delay_type, str) else None
         # No feedbackId on delays: SES's message id, the recipient and the delay's time (§1.6).
-        key = event_key("ses-delay", ctx.mail.get("messageId"), item["address"], delay.get("timestamp"))
+        key = event_key("ses-delay", ctx.mail.get("messageId"), item.address, delay.get("timestamp"))
         events.append(
             ctx.event(
-                item["address"],
+                item.address,
                 key,
                 "delayed",
                 reason or reason_for(status, diagnostic, code),
@@ -174,7 +173,14 @@ def _delays(ctx: _Context, delay: dict[str, Any]) -> list[BounceEventCreate]:
 _PARSERS = {"Bounce": _bounces, "Complaint": _complaints, "DeliveryDelay": _delays}
 
 
-def _recipients(detail: dict[str, Any], key: str) -> list[dict[str, str | None]]:
+@dataclass(frozen=True, slots=True)
+class _Recipient:
+    address: str
+    status: str | None
+    diagnostic: str | None
+
+
+def _recipients(detail: dict[str, Any], key: str) -> list[_Recipient]:
     items = detail.get(key)
     if not isinstance(items, list) or not items:
         raise BadPayload(f"SES notification without '{key}'", details={"field": key})
@@ -185,11 +191,11 @@ def _recipients(detail: dict[str, Any], key: str) -> list[dict[str, str | None]]
             raise BadPayload(f"'{key}' entries need an emailAddress", details={"field": key})
         status, diagnostic = item.get("status"), item.get("diagnosticCode")
         found.append(
-            {
-                "address": normalise_recipient(address),
-                "status": status if isinstance(status, str) and status else None,
-                "diagnostic": diagnostic if isinstance(diagnostic, str) else None,
-            }
+            _Recipient(
+                normalise_recipient(address),
+                status if isinstance(status, str) and status else None,
+                diagnostic if isinstance(diagnostic, str) else None,
+            )
         )
     return found
 

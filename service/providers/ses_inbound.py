@@ -3,8 +3,8 @@
 
 The SNS envelope is verified exactly like SES bounces (``SnsProvider``). Its ``Message`` is a
 ``Received`` notification whose ``content`` is the whole raw message, UTF-8 or BASE64 as the
-rule's action ``encoding`` says (the field name is not re-checked, so a body that is valid base64
-under either spelling of the setting is decoded and anything else taken as UTF-8). The SNS
+rule's action ``encoding`` says (that field's name is not re-checked [U]: without it, or with any
+value but BASE64 in any case, the content is taken as UTF-8). The SNS
 action only carries mail up to 150 KB; an S3 action's notification has no ``content`` and is
 refused, since Mailhook cannot read the bucket.
 

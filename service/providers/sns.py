@@ -28,7 +28,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -200,9 +200,6 @@ def check_signature(message: SnsMessage, key: rsa.RSAPublicKey) -> None:
 
 class SnsProvider(Provider):
     """The SNS envelope's checks, shared by the SES bounce and SES inbound providers."""
-
-    #: Accepts messages from the topics in the source's ``topic_arns`` only.
-    requires_topics: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self._parsed: tuple[Delivery, SnsMessage] | None = None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from service.store.models import utcnow
 
@@ -92,7 +92,7 @@ def save_failure(
 
 def list_cursors(engine: Engine) -> list[BounceLogCursor]:
     with Session(engine) as session:
-        rows = list(session.query(BounceLogCursor).order_by(BounceLogCursor.account))  # type: ignore[arg-type]
+        rows = list(session.scalars(select(BounceLogCursor).order_by(col(BounceLogCursor.account))))
         for row in rows:
             session.expunge(row)
         return rows

@@ -20,10 +20,10 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Engine, UniqueConstraint, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, col
 
 from service.bounce import BounceReport, Kind, Reason
-from service.bounce_rules import clip, provider_key
+from service.bounce_rules import clip, normalise_recipient, provider_key
 from service.config import SuppressionConfig
 from service.store.models import Message, PipelineRun, StepRun, utcnow
 from service.store.suppressions import expiry, put_suppression
@@ -134,7 +134,7 @@ def record_bounce_report(
             source=source,
             provider="mail",
             provider_event_id=provider_key(message_id, recipient.address.lower()),
-            recipient=recipient.address,
+            recipient=normalise_recipient(recipient.address),
             kind=recipient.kind,
             reason=recipient.reason,
             occurred_at=when,
@@ -160,13 +160,13 @@ def list_bounces(
     limit: int = 50,
 ) -> list[BounceEvent]:
     """Newest first; ``recipient`` matches case-insensitively."""
-    stmt = select(BounceEvent).order_by(BounceEvent.occurred_at.desc(), BounceEvent.id.desc()).limit(limit)  # type: ignore[attr-defined,union-attr]
+    stmt = select(BounceEvent).order_by(col(BounceEvent.occurred_at).desc(), col(BounceEvent.id).desc()).limit(limit)
     if recipient:
         stmt = stmt.where(func.lower(BounceEvent.recipient) == recipient.strip().lower())
     if kind:
-        stmt = stmt.where(BounceEvent.kind == kind)  # type: ignore[arg-type]
+        stmt = stmt.where(col(BounceEvent.kind) == kind)
     if source:
-        stmt = stmt.where(BounceEvent.source == source)  # type: ignore[arg-type]
+        stmt = stmt.where(col(BounceEvent.source) == source)
     with Session(engine) as session:
         rows = list(session.scalars(stmt))
         for row in rows:
@@ -200,17 +200,17 @@ def _insert(session: Session, event: BounceEventCreate, now: datetime) -> int | 
         dialect.insert(BounceEvent)
         .values(values)
         .on_conflict_do_nothing(index_elements=["source", "provider_event_id"])
-        .returning(BounceEvent.id)  # type: ignore[arg-type]
+        .returning(col(BounceEvent.id))
     )
-    return session.execute(stmt).scalar()
+    inserted: int | None = session.execute(stmt).scalar()
+    return inserted
 
 
 def _existing_id(session: Session, event: BounceEventCreate) -> int:
-    stmt = select(BounceEvent.id).where(
-        BounceEvent.source == event.source,  # type: ignore[arg-type]
-        BounceEvent.provider_event_id == event.provider_event_id,  # type: ignore[arg-type]
+    stmt = select(col(BounceEvent.id)).where(
+        col(BounceEvent.source) == event.source, col(BounceEvent.provider_event_id) == event.provider_event_id
     )
-    found = session.scalar(stmt)
+    found: int | None = session.scalar(stmt)
     assert found is not None  # the conflict that refused the insert is this row
     return found
 
@@ -227,18 +227,18 @@ def _forwarded_message_id(session: Session, candidates: tuple[str, ...]) -> str 
         if not message_id:
             continue
         stmt = (
-            select(Message.id)
-            .join(PipelineRun, PipelineRun.message_id == Message.id)  # type: ignore[arg-type]
-            .join(StepRun, StepRun.pipeline_run_id == PipelineRun.id)  # type: ignore[arg-type]
+            select(col(Message.id))
+            .join(PipelineRun, col(PipelineRun.message_id) == col(Message.id))
+            .join(StepRun, col(StepRun.pipeline_run_id) == col(PipelineRun.id))
             .where(
-                Message.message_id.in_({message_id, f"<{message_id.strip('<>')}>"}),  # type: ignore[union-attr]
-                StepRun.name.in_(_FORWARD_STEPS),  # type: ignore[attr-defined]
-                StepRun.status == "succeeded",  # type: ignore[arg-type]
+                col(Message.message_id).in_({message_id, f"<{message_id.strip('<>')}>"}),
+                col(StepRun.name).in_(_FORWARD_STEPS),
+                col(StepRun.status) == "succeeded",
             )
-            .order_by(Message.id.desc())  # type: ignore[attr-defined]
+            .order_by(col(Message.id).desc())
             .limit(1)
         )
-        found = session.scalar(stmt)
+        found: str | None = session.scalar(stmt)
         if found is not None:
             return found
     return None
@@ -275,8 +275,8 @@ def _apply_policy(
 def _recent_soft_bounces(session: Session, recipient: str, since: datetime) -> int:
     stmt = select(func.count()).where(
         func.lower(BounceEvent.recipient) == recipient.strip().lower(),
-        BounceEvent.kind == "soft",  # type: ignore[arg-type]
-        BounceEvent.occurred_at >= since,  # type: ignore[arg-type]
+        col(BounceEvent.kind) == "soft",
+        col(BounceEvent.occurred_at) >= since,
     )
     return int(session.scalar(stmt) or 0)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, or_, select
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, col
 
 from service.config import SuppressionConfig
 from service.store.models import utcnow
@@ -98,18 +98,18 @@ def active_suppressions(engine: Engine, addresses: list[str], *, now: datetime |
         return {}
     now = now or utcnow()
     stmt = select(Suppression).where(
-        Suppression.address.in_(wanted),  # type: ignore[attr-defined]
-        or_(Suppression.expires_at.is_(None), Suppression.expires_at > now),  # type: ignore[union-attr,operator]
+        col(Suppression.address).in_(wanted),
+        or_(col(Suppression.expires_at).is_(None), col(Suppression.expires_at) > now),
     )
     with Session(engine) as session:
         return {row.address: _suppressed(row) for row in session.scalars(stmt)}
 
 
 def list_suppressions(engine: Engine, *, include_expired: bool = False, limit: int = 100) -> list[Suppressed]:
-    stmt = select(Suppression).order_by(Suppression.created_at.desc()).limit(limit)  # type: ignore[attr-defined]
+    stmt = select(Suppression).order_by(col(Suppression.created_at).desc()).limit(limit)
     if not include_expired:
         now = utcnow()
-        stmt = stmt.where(or_(Suppression.expires_at.is_(None), Suppression.expires_at > now))  # type: ignore[union-attr,operator]
+        stmt = stmt.where(or_(col(Suppression.expires_at).is_(None), col(Suppression.expires_at) > now))
     with Session(engine) as session:
         return [_suppressed(row) for row in session.scalars(stmt)]
 
@@ -132,7 +132,7 @@ def put_suppression(
     ``replace_active``: a person adding an address by hand means "this, now".
     """
     address = normalise_address(address)
-    row = session.scalars(select(Suppression).where(Suppression.address == address)).first()
+    row = session.scalars(select(Suppression).where(col(Suppression.address) == address)).first()
     if row is not None and is_active(row, now) and not replace_active:
         return False
     row = row or Suppression(address=address, reason=reason, kind=kind)
@@ -165,9 +165,9 @@ def add_suppression(
 def remove_suppression(engine: Engine, address: str) -> bool:
     """Delete the entry for ``address``; False when there was none."""
     with Session(engine) as session:
-        result = session.execute(delete(Suppression).where(Suppression.address == normalise_address(address)))  # type: ignore[arg-type]
+        result = session.execute(delete(Suppression).where(col(Suppression.address) == normalise_address(address)))
         session.commit()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(getattr(result, "rowcount", 0))
 
 
 class StoreSuppressionList:

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from service.bounce import Kind
 from service.bounce_rules import (
     clip,
     event_key,
@@ -99,6 +100,7 @@ def log_events(account: str, entry: dict[str, Any]) -> list[BounceEventCreate]:
         )
         status = parse_status(text)
         reason = reason_for(status, text, code)
+        kind: Kind
         if item["status"] == "SOFT-BOUNCE":
             kind = "delayed"  # ImprovMX keeps retrying
         else:
