@@ -90,11 +90,15 @@ def kind_for(reason: Reason, status: str | None, reply_code: int | None, *, perm
     """``hard`` only when the failure is permanent *and* says the address or domain is gone.
 
     ``permanent`` is what the provider itself said (SES ``Permanent``, Mailgun ``permanent``);
-    without it the first digit of the status or reply code decides.
+    without it the first digit of the status or reply code decides. A provider's permanent
+    verdict with nothing more specific (no status, code or telling text) is trusted as hard:
+    the provider has given up on the address and usually suppresses it itself.
     """
     if permanent is None:
         first = (status or "")[:1] or str(reply_code or "")[:1]
         permanent = first == "5"
+    elif permanent and reason == "other" and status is None and reply_code is None:
+        return "hard"
     if not permanent:
         return "soft"
     if reason == "domain_not_found" or (reason == "user_unknown" and not (status or "").endswith(".2.1")):
