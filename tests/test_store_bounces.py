@@ -160,3 +160,11 @@ def test_a_bounce_of_our_forward_links_the_forwarded_message(engine: Engine, set
 
 def _email() -> InboundEmail:
     return InboundEmail(provider="raw", source="raw", idempotency_key="k-1", raw_payload=b"{}", message_id="<m@x>")
+
+
+def test_hostile_provider_text_is_stored(engine: Engine) -> None:
+    hostile = event("id-\ud800\x00", "ghost@example.org", diagnostic="a\x00b\udfff", raw={"n": float("nan")})
+    first = record_events(engine, [hostile], POLICY)
+    assert record_events(engine, [hostile], POLICY)[0] == type(first[0])(first[0].id, True)
+    [row] = list_bounces(engine)
+    assert row.diagnostic == "ab?" and row.raw == {"n": None} and row.provider_event_id == "id-?"

@@ -12,6 +12,7 @@ says "stored" also means "the address is suppressed if it should be".
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -178,22 +179,22 @@ def _insert(session: Session, event: BounceEventCreate, now: datetime) -> int | 
     """INSERT … ON CONFLICT DO NOTHING RETURNING id: None when the event is already stored
     (also when another process stored it a moment ago, which a SELECT first would miss)."""
     values = {
-        "recipient": event.recipient[:320],
+        "recipient": _text(event.recipient, 320),
         "kind": event.kind,
         "reason": event.reason,
-        "status": (event.status or None) and event.status[:32],
+        "status": _text(event.status, 32),
         "reply_code": event.reply_code,
-        "diagnostic": clip(event.diagnostic),
-        "reporting_mta": (event.reporting_mta or None) and event.reporting_mta[:255],
-        "original_message_id": (event.original_message_id or None) and event.original_message_id[:998],
+        "diagnostic": clip(_text(event.diagnostic, 100_000)),
+        "reporting_mta": _text(event.reporting_mta, 255),
+        "original_message_id": _text(event.original_message_id, 998),
         "source": event.source,
         "provider": event.provider,
-        "provider_event_id": event.provider_event_id,
+        "provider_event_id": _text(event.provider_event_id, 255),
         "message_id": event.message_id,
         "forwarded_message_id": _forwarded_message_id(session, event.forwarded_candidates),
         "occurred_at": _utc(event.occurred_at),
         "created_at": now,
-        "raw": event.raw,
+        "raw": _json_safe(event.raw),
     }
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = (
@@ -206,9 +207,30 @@ def _insert(session: Session, event: BounceEventCreate, now: datetime) -> int | 
     return inserted
 
 
+def _text(value: str | None, limit: int) -> str | None:
+    """Provider text as every database stores it: no NUL (PostgreSQL refuses it), no lone
+    surrogates (JSON allows ``\ud800``, UTF-8 does not), within the column's length."""
+    if not value:
+        return None
+    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")[:limit] or None
+
+
+def _json_safe(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Python's JSON reader accepts NaN and Infinity; PostgreSQL's JSON does not: store null."""
+    if raw is None:
+        return None
+    try:
+        json.dumps(raw, allow_nan=False)
+        return raw
+    except ValueError:
+        cleaned: dict[str, Any] = json.loads(json.dumps(raw), parse_constant=lambda _: None)
+        return cleaned
+
+
 def _existing_id(session: Session, event: BounceEventCreate) -> int:
     stmt = select(col(BounceEvent.id)).where(
-        col(BounceEvent.source) == event.source, col(BounceEvent.provider_event_id) == event.provider_event_id
+        col(BounceEvent.source) == event.source,
+        col(BounceEvent.provider_event_id) == _text(event.provider_event_id, 255),
     )
     found: int | None = session.scalar(stmt)
     assert found is not None  # the conflict that refused the insert is this row
