@@ -25,7 +25,7 @@ from sqlmodel import Session
 from service.config import SourceConfig, load_config
 from service.errors import MailhookError
 from service.inbound import InboundEmail
-from service.providers import INBOUND_PROVIDERS, Delivery
+from service.providers import INBOUND_PROVIDERS, PROVIDERS, Delivery
 from service.recipients import recipients
 from service.settings import Settings
 from service.store.db import make_engine
@@ -161,7 +161,7 @@ def inspect(
         raise click.UsageError("give FILES or --id MESSAGE_ID (not both)")
     settings = ctx.find_root().obj
     assert isinstance(settings, Settings)
-    compiled = compile_config(load_config(settings.config, providers=INBOUND_PROVIDERS))
+    compiled = compile_config(load_config(settings.config, providers=PROVIDERS))
     failed = False
     for label, produce in _inputs(settings, compiled, files, provider, content_type, message_ids, list(envelope_to)):
         try:
