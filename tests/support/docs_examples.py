@@ -26,7 +26,13 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     "mailgun": ("mailgun/route.json", "form"),
     "sendgrid": ("sendgrid/parsed.json", "form"),
     "raw": ("raw/otp.eml", "mime"),
+    "postmark-bounces": ("postmark_bounces/hard_bounce.json", "json"),
+    "mailgun-events": ("mailgun_events/failed_permanent.json", "json"),
+    "sendgrid-events": ("sendgrid_events/batch.json", "json"),
+    "forwardemail-bounces": ("forwardemail_bounces/reject_recipient.json", "signed-json"),
 }
+#: Providers whose deliveries only their sender can produce: SNS signs with AWS's private key.
+NOT_REPLAYABLE = {"ses", "ses-inbound"}
 
 
 def _url(provider: str) -> str:
@@ -72,7 +78,9 @@ def render() -> str:
         "One delivery per provider, exactly as the provider test suite posts it (`tests/fixtures/`), and a",
         "`curl` that replays it against your Mailhook from a checkout (set `HOOK_SECRET` to the source's",
         "secret). Form-posting providers (Mailgun, SendGrid) are shown as their form fields; Mailgun",
-        "sources with `signing_keys` also need `timestamp`, `token` and `signature` fields.",
+        "sources with `signing_keys` also need `timestamp`, `token` and `signature` fields (Mailgun",
+        "event webhooks: a fresh `signature` block). Amazon SNS deliveries (`ses`, `ses-inbound`) are",
+        "signed with AWS's key and cannot be replayed.",
         "",
     ]
     for provider, (relative, kind) in EXAMPLES.items():
