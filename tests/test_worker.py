@@ -248,9 +248,10 @@ async def test_a_locked_database_retries_the_job_instead_of_failing_it(
     assert len(slack.posts) == 1
 
 
-def test_the_sweeper_cron_runs_in_a_long_lived_worker_but_not_in_a_burst(settings: Settings) -> None:
+def test_the_cron_jobs_run_in_a_long_lived_worker_but_not_in_a_burst(settings: Settings) -> None:
     from workers.main import WorkerSettings
 
-    [sweep] = WorkerSettings(settings).cron_jobs
+    sweep, bounce_logs = WorkerSettings(settings).cron_jobs
     assert sweep.name.endswith("sweep_pending") and sweep.second == {0, 30}
+    assert bounce_logs.name.endswith("pull_bounce_logs") and bounce_logs.unique
     assert WorkerSettings(settings, burst=True).cron_jobs == []
