@@ -253,3 +253,12 @@ async def test_bounce_redelivery_creates_nothing_new(
     ids = [e["id"] for e in first.json()["events"]]
     assert second.json()["events"] == [{"id": i, "duplicate": True} for i in ids]
     assert len(stored_bounces(settings)) == BOUNCE_CASES[provider].events
+
+
+async def test_mailgun_event_with_a_used_token_is_401(client: httpx.AsyncClient, settings: Settings) -> None:
+    # Only timestamp + token are signed, not the event: a captured signature must not carry a second event.
+    delivery = BOUNCE_CASES["mailgun-events"].build()
+    assert (await post(client, "mailgun-events", delivery)).status_code == 200
+    forged = replace(delivery, body=delivery.body.replace(b"ghost@example.org", b"alice@example.org"))
+    assert "replay" in _refused(await post(client, "mailgun-events", forged), 401)["message"]
+    assert [b.recipient for b in stored_bounces(settings)] == ["ghost@example.org"]
