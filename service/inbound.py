@@ -7,11 +7,13 @@ Providers differ in everything (JSON, forms, raw MIME, SMTP); from here on Mailh
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from email.utils import getaddresses, parsedate_to_datetime
+from typing import Any
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 # Every pair of Crockford digits, indexed by the 10 bits they encode: 13 lookups make an id,
@@ -37,11 +39,17 @@ class Address:
 
 @dataclass(slots=True)
 class InboundAttachment:
+    """One attachment; ``filename`` is made safe on construction (see ``safe_filename``), so no
+    provider can hand a path to storage."""
+
     filename: str | None
     content_type: str
     data: bytes
     content_id: str | None = None
     disposition: str = "attachment"
+
+    def __post_init__(self) -> None:
+        self.filename = safe_filename(self.filename)
 
     @property
     def sha256(self) -> str:
@@ -75,6 +83,12 @@ class InboundEmail:
     raw_mime: bytes | None = None
     auth: dict[str, str] = field(default_factory=dict)
     defects: list[str] = field(default_factory=list)
+    #: Blind copies, where the provider knows them (Postmark ``BccFull``, mailparser ``bcc``).
+    bcc: list[Address] = field(default_factory=list)
+    #: The provider's spam verdict, as it gives it: ``{"flag": "yes", "score": "5.1", ...}``.
+    spam: dict[str, str] = field(default_factory=dict)
+    #: The reply without quoted text and signature, by the provider's own heuristics.
+    stripped_text: str | None = None
 
 
 def idempotency_key(*parts: str | None) -> str:
@@ -134,3 +148,97 @@ def from_timestamp(value: float | None) -> datetime | None:
         return datetime.fromtimestamp(value, UTC)
     except (OverflowError, ValueError, OSError):
         return None
+
+
+# --- making hostile text storable --------------------------------------------------------------
+
+#: Any UTF-16 surrogate code point: JSON's ``"\\ud800"`` escape decodes to one when it is not
+#: half of a pair, and no UTF-8 encoder (database driver, HTTP client, template) accepts it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: Characters no file name may hold: C0 and C1 controls, DEL (RFC 2183 §2.3 leaves the
+#: receiver to decide what a safe name is; these end lines and strings in every consumer).
+_UNSAFE_IN_NAME = re.compile("[\x00-\x1f\x7f-\x9f]")
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_MAX_FILENAME_CHARS = 255
+
+
+def has_surrogate(value: Any) -> bool:
+    """Whether ``value`` (text, or lists/dicts/addresses of it) holds a surrogate code point.
+    Allocates nothing: ASCII text, nearly all of it, is answered by a flag (``str.isascii``)."""
+    if isinstance(value, str):
+        return not value.isascii() and _SURROGATE.search(value) is not None
+    if isinstance(value, list | tuple):
+        return any(map(has_surrogate, value))
+    if isinstance(value, dict):
+        return any(has_surrogate(k) or has_surrogate(v) for k, v in value.items())
+    if isinstance(value, Address | InboundAttachment):
+        return any(has_surrogate(getattr(value, f.name)) for f in fields(value) if f.name != "data")
+    return False
+
+
+def scrub(value: Any) -> Any:
+    """``value`` (text, or JSON-shaped lists/dicts of it) with lone surrogates replaced by
+    U+FFFD; the very same object when there was nothing to replace."""
+    if not has_surrogate(value):
+        return value
+    if isinstance(value, str):
+        return value if value.isascii() or not _SURROGATE.search(value) else _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list | tuple):
+        items = [scrub(item) for item in value]
+        changed = any(new is not old for new, old in zip(items, value, strict=True))
+        return type(value)(items) if changed else value
+    if isinstance(value, dict):
+        pairs = [(scrub(k), scrub(v)) for k, v in value.items()]
+        changed = any(nk is not k or nv is not v for (nk, nv), (k, v) in zip(pairs, value.items(), strict=True))
+        return dict(pairs) if changed else value
+    if isinstance(value, Address | InboundAttachment):
+        found = {f.name: scrub(getattr(value, f.name)) for f in fields(value) if f.name != "data"}
+        if all(found[name] is getattr(value, name) for name in found):
+            return value
+        return replace(value, **found)
+    return value
+
+
+def repair_text(email: InboundEmail) -> list[str]:
+    """Replace lone surrogates in every text field of ``email`` (in place) and record which
+    fields held them as one ``lone_surrogate`` defect. Returns the field names.
+
+    A lone surrogate is valid JSON (``"\\ud800"``) but not text: storing it failed the whole
+    group commit (a poison delivery answered 503 as if the store were down) and, where it got
+    into a JSON column, the worker's Slack post raised ``UnicodeEncodeError``. Replacing the
+    code point keeps everything else; the raw payload still holds the original escape.
+    """
+    repaired: list[str] = []
+    for item in fields(email):
+        value = getattr(email, item.name)
+        if isinstance(value, bytes | datetime) or value is None:
+            continue
+        clean = scrub(value)
+        if clean is not value:
+            setattr(email, item.name, clean)
+            repaired.append(item.name)
+    if repaired:
+        email.defects.append("lone_surrogate: replaced in " + ", ".join(repaired))
+    return repaired
+
+
+def safe_filename(name: str | None) -> str | None:
+    """The stored name of an attachment: only the last path component, never a path.
+
+    RFC 7578 §4.2 and RFC 2183 §2.3: a receiver keeps the last component of a name that
+    carries a directory (``\\share\\mail\\forwarded.msg`` → ``forwarded.msg``; both separators,
+    since Outlook sends Windows paths). Control characters are removed; names that would still
+    mean something to a file system (empty, ``.``, ``..``, dots only, a drive prefix) become
+    ``None``, i.e. "no name". Long names keep their extension within 255 characters.
+    """
+    if name is None:
+        return None
+    last = re.split(r"[\\/]", scrub(name))[-1]
+    cleaned = _DRIVE.sub("", _UNSAFE_IN_NAME.sub("", last)).strip()
+    if not cleaned.strip("."):
+        return None
+    if len(cleaned) > _MAX_FILENAME_CHARS:
+        stem, dot, extension = cleaned.rpartition(".")
+        keep = dot + extension if dot and len(extension) <= 16 else ""
+        cleaned = (stem if keep else cleaned)[: _MAX_FILENAME_CHARS - len(keep)] + keep
+    return cleaned

@@ -17,10 +17,11 @@ without anything being stored.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -29,7 +30,7 @@ import httpx
 
 from service.config import SourceConfig
 from service.errors import BadPayload
-from service.inbound import InboundEmail
+from service.inbound import InboundEmail, idempotency_key, repair_text
 from service.ingest.nonces import NonceCache
 from service.settings import Settings
 from service.store.bounces import BounceEventCreate
@@ -123,11 +124,62 @@ class Provider(ABC):
 
 
 class InboundProvider(Provider):
-    """Base for inbound-mail adapters; subclasses set ``name`` and implement ``parse``."""
+    """Base for inbound-mail adapters; subclasses set ``name`` and implement ``parse``.
+
+    An instance serves one delivery (``get_provider`` makes a new one per request), so what the
+    base repaired while reading it (``defects``) is carried into every email ``email()`` builds.
+    """
+
+    def __init__(self) -> None:
+        #: What was repaired while reading this delivery (kept as the emails' defects).
+        self.defects: list[str] = []
 
     @abstractmethod
     def parse(self, delivery: Delivery) -> list[InboundEmail]:
         """Normalise the body into one or more emails; raise ``BadPayload`` saying what is wrong."""
+
+    # --- what every provider does the same way -----------------------------------------------
+
+    def json_body(self, delivery: Delivery) -> dict[str, Any]:
+        """The body as a JSON object (see ``load_json_object``); repairs become defects."""
+        return load_json_object(delivery.body, self.defects)
+
+    def json_field(self, text: str | None, where: str, *, pairs: bool = False) -> Any:
+        """A JSON document carried inside a string field and decoded a second time (ProxiedMail
+        and Mailgun ``message-headers``, SendGrid ``envelope``): same rules as the body.
+        ``pairs`` reads objects as ``JsonPairs`` (every key kept, repeats included)."""
+        return None if text is None else parse_json(text, where, self.defects, pairs=pairs)
+
+    def email(self, delivery: Delivery, key: str, **fields: Any) -> InboundEmail:
+        """An ``InboundEmail`` with the head every provider fills alike (provider, source, key,
+        raw payload, arrival time; ``fields`` may override the last two), the repairs made while
+        reading the delivery as defects, and lone surrogates replaced in every text field."""
+        head: dict[str, Any] = {"raw_payload": delivery.body, "received_at": delivery.received_at}
+        email = InboundEmail(provider=self.name, source=delivery.source.name, idempotency_key=key, **(head | fields))
+        if self.defects:
+            email.defects = list(dict.fromkeys([*self.defects, *email.defects]))
+        repair_text(email)
+        return email
+
+    def delivery_key(
+        self,
+        *,
+        event_id: str | None = None,
+        message_id: str | None = None,
+        recipients: Sequence[str] = (),
+        extra: Sequence[str | None] = (),
+        content: bytes = b"",
+    ) -> str:
+        """The idempotency key (providers.md §0.1): the provider's delivery id when it gives one;
+        else Message-ID + envelope recipients (+ ``extra``, e.g. the Date a resend keeps); else,
+        with no Message-ID, the content's sha256 + recipients (only the exact bytes identify a
+        redelivery then)."""
+        if event_id:
+            return idempotency_key(self.name, event_id)
+        joined = ",".join(recipients)
+        if message_id:
+            return idempotency_key(self.name, message_id, joined, *extra)
+        return idempotency_key(self.name, hashlib.sha256(content).hexdigest(), joined)
 
 
 class BounceProvider(Provider):
@@ -140,24 +192,66 @@ class BounceProvider(Provider):
         none. Raise ``BadPayload`` when the body is not the provider's shape."""
 
 
-def load_json(body: bytes) -> Any:
-    """Providers send JSON without reliable Content-Type headers, so parse leniently."""
-    try:
-        return json.loads(body)
-    except UnicodeDecodeError:
-        raise BadPayload("body is not valid UTF-8 JSON") from None
-    except json.JSONDecodeError as exc:
-        raise BadPayload(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except RecursionError:
-        raise BadPayload("body is JSON nested too deeply") from None
+def load_json(body: bytes, defects: list[str] | None = None) -> Any:
+    """Providers send JSON without reliable Content-Type headers, so parse leniently (see
+    ``parse_json``)."""
+    return parse_json(body, "body", defects)
 
 
-def load_json_object(body: bytes) -> dict[str, Any]:
-    """A JSON object body, or a 400 saying what came instead."""
-    data = load_json(body)
+def load_json_object(body: bytes, defects: list[str] | None = None) -> dict[str, Any]:
+    """Providers send JSON without reliable Content-Type headers, so parse leniently but strictly typed."""
+    data = load_json(body, defects)
     if not isinstance(data, dict):
         raise BadPayload(f"expected a JSON object, got {type(data).__name__}")
     return data
+
+
+class JsonPairs(list[tuple[str, Any]]):
+    """A JSON object read as its ``(key, value)`` pairs, in order, repeated keys kept: a dict
+    keeps only the last value of a repeated key (Mailgun's ``content-id-map`` repeats keys)."""
+
+
+def parse_json(text: str | bytes, where: str, defects: list[str] | None = None, *, pairs: bool = False) -> Any:
+    """Decode JSON from a provider: 400 naming ``where`` for what cannot be read, repairs for
+    what can.
+
+    * Nesting deeper than the decoder's recursion limit is ``RecursionError`` in Python: 400.
+    * An integer of more digits than Python's int-string limit (4300 by default) is ``ValueError``; no
+      provider field holds such a number, so it is kept as its digits (a string: nothing lost,
+      and a field that must be a number then says so) with a ``json_integer_too_long`` defect.
+      The retry with a ``parse_int`` hook runs only then: a hook on every integer would make
+      Forward Email's byte-array attachments (one integer per byte) several times slower.
+    * Lone surrogate escapes decode (``"\\ud800"``); ``InboundProvider.email`` repairs them.
+    """
+    label = "body" if where == "body" else f"field '{where}'"
+    details = None if where == "body" else {"field": where}
+    long_numbers: list[str] = []
+
+    def parse_int(digits: str) -> int | str:
+        try:
+            return int(digits)
+        except ValueError:  # over ``sys.get_int_max_str_digits()``
+            long_numbers.append(digits)
+            return digits
+
+    hook = JsonPairs if pairs else None
+    try:
+        try:
+            value = json.loads(text, object_pairs_hook=hook)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise
+        except ValueError:  # the int-string limit (a JSONDecodeError is a ValueError too)
+            value = json.loads(text, object_pairs_hook=hook, parse_int=parse_int)
+    except UnicodeDecodeError:
+        raise BadPayload(f"{label} is not valid UTF-8 JSON", details=details) from None
+    except json.JSONDecodeError as exc:
+        message = f"{label} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        raise BadPayload(message, details=details) from None
+    except RecursionError:
+        raise BadPayload(f"{label} is JSON nested too deeply", details=details) from None
+    if long_numbers and defects is not None:
+        defects.append(f"json_integer_too_long: {where}: {len(long_numbers)} kept as text")
+    return value
 
 
 def require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str = "") -> Any:

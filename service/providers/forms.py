@@ -12,8 +12,8 @@ encoded-word never rejects a message).
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
@@ -41,6 +41,8 @@ _MAX_HEADER_BLOCK = 8 * 1024 * 1024
 # a mail client could show (a 1 MB subject keeps its raw text).
 _MAX_ENCODED_LEN = 16 * 1024
 _FOLDING = re.compile(r"\r?\n(?=[ \t])")
+#: A verdict value is a word or a score; SpamAssassin's test lists are the longest (~1 KB).
+_MAX_VERDICT = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,16 +82,6 @@ def parse_form(delivery: Delivery, accept: tuple[str, ...] = (URLENCODED, MULTIP
         return Form(_urlencoded(delivery.body), URLENCODED)
     boundary = _boundary(delivery.headers.get("content-type", ""))
     return Form(_multipart(delivery.body, boundary), f'{MULTIPART}; boundary="{boundary.decode("latin-1")}"')
-
-
-def json_field(text: str | None, where: str) -> Any:
-    """A JSON document carried inside a form field (``envelope``, ``message-headers``, ...)."""
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        raise BadPayload(f"field '{where}' is not valid JSON", details={"field": where}) from None
 
 
 def media_type(value: Any) -> str:
@@ -287,6 +279,13 @@ def addresses(value: str | None) -> list[Address]:
 
 def first_header(headers: list[tuple[str, str]], name: str) -> str | None:
     return next((value for key, value in headers if key.lower() == name), None)
+
+
+def header_verdicts(headers: list[tuple[str, str]], names: Mapping[str, str]) -> dict[str, str]:
+    """``{key: first value of header names[key]}`` for those present: a provider's spam verdict
+    headers (``X-Mailgun-Sflag``, SpamAssassin's ``X-Spam-Status``), values kept as given."""
+    found = {key: first_header(headers, name) for key, name in names.items()}
+    return {key: value.strip()[:_MAX_VERDICT] for key, value in found.items() if value and value.strip()}
 
 
 def header_fields(headers: list[tuple[str, str]]) -> HeaderFields:

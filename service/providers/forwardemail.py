@@ -19,11 +19,10 @@ from service.inbound import (
     Address,
     InboundAttachment,
     InboundEmail,
-    idempotency_key,
     normalise_message_id,
     parse_date,
 )
-from service.providers.base import Delivery, InboundProvider, load_json_object, optional, require
+from service.providers.base import Delivery, InboundProvider, optional, require
 from service.providers.forms import HeaderFields, header_fields, media_type, mime_headers, unfold
 
 
@@ -40,7 +39,7 @@ class ForwardEmail(InboundProvider):
             verify_signature(delivery)
 
     def parse(self, delivery: Delivery) -> list[InboundEmail]:
-        data = load_json_object(delivery.body)
+        data = self.json_body(delivery)
         session = require(data, "session", dict)
         recipient = optional(session, "recipient", str, "session")
         recipients = _strings(data, "recipients") or ([recipient] if recipient else [])
@@ -53,17 +52,14 @@ class ForwardEmail(InboundProvider):
         message_id = normalise_message_id(optional(data, "messageId", str)) or fields["message_id"]
         date = optional(data, "date", str)
         primary = recipient or recipients[0]
-        if message_id:
-            key = idempotency_key(self.name, message_id, primary, date)
-        else:  # nothing identifies the message but its content
-            key = idempotency_key(self.name, hashlib.sha256(raw_mime or delivery.body).hexdigest(), primary)
+        key = self.delivery_key(
+            message_id=message_id, recipients=[primary], extra=[date], content=raw_mime or delivery.body
+        )
         fields["message_id"] = message_id
         return [
-            InboundEmail(
-                provider=self.name,
-                source=delivery.source.name,
-                idempotency_key=key,
-                raw_payload=delivery.body,
+            self.email(
+                delivery,
+                key,
                 received_at=_arrival(session) or delivery.received_at,
                 envelope_from=optional(session, "sender", str, "session") or None,
                 envelope_to=recipients,
@@ -74,6 +70,8 @@ class ForwardEmail(InboundProvider):
                 raw_mime=raw_mime,
                 auth=_auth(data),
                 defects=defects,
+                # mailparser's ``bcc``: known when the message itself carried a Bcc header.
+                bcc=_addresses(data, "bcc"),
                 **fields,
             )
         ]

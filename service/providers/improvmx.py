@@ -17,12 +17,11 @@ from service.inbound import (
     InboundAttachment,
     InboundEmail,
     from_timestamp,
-    idempotency_key,
     normalise_message_id,
     parse_addresses,
     parse_date,
 )
-from service.providers.base import Delivery, InboundProvider, load_json_object, optional, require
+from service.providers.base import Delivery, InboundProvider, optional, require
 
 
 class ImprovMX(InboundProvider):
@@ -31,7 +30,7 @@ class ImprovMX(InboundProvider):
     name = "improvmx"
 
     def parse(self, delivery: Delivery) -> list[InboundEmail]:
-        data = load_json_object(delivery.body)
+        data = self.json_body(delivery)
         headers = _headers(require(data, "headers", dict))
         first = _first_values(headers)
         sender = require(data, "from", dict)
@@ -39,15 +38,16 @@ class ImprovMX(InboundProvider):
         to = [_address(item, f"to[{i}]") for i, item in enumerate(optional(data, "to", list) or [])]
         envelope_to = [delivered_to] if delivered_to else [a.address for a in to]
         message_id = normalise_message_id(optional(data, "message-id", str))
-        timestamp = optional(data, "timestamp", (int, float))
+        timestamp = self._timestamp(data)
         return_path = optional(data, "return-path", dict) or {}
+        key = self.delivery_key(
+            message_id=message_id, recipients=envelope_to, extra=[str(timestamp)], content=delivery.body
+        )
         # Bodies and attachments are dropped from the kept payload only by size, never by content.
         return [
-            InboundEmail(
-                provider=self.name,
-                source=delivery.source.name,
-                idempotency_key=idempotency_key(self.name, message_id, ",".join(envelope_to), str(timestamp)),
-                raw_payload=delivery.body,
+            self.email(
+                delivery,
+                key,
                 received_at=from_timestamp(timestamp) or delivery.received_at,
                 envelope_from=return_path.get("email") if isinstance(return_path.get("email"), str) else None,
                 envelope_to=envelope_to,
@@ -64,6 +64,15 @@ class ImprovMX(InboundProvider):
                 attachments=_attachments(data, "attachments", "attachment") + _attachments(data, "inlines", "inline"),
             )
         ]
+
+    def _timestamp(self, data: dict[str, Any]) -> float | None:
+        """``timestamp`` (Unix seconds) is only our arrival time's better source: one that is not
+        a number (an integer too long to read arrives as its digits) is noted and ignored."""
+        value = data.get("timestamp")
+        if value is None or isinstance(value, int | float) and not isinstance(value, bool):
+            return value
+        self.defects.append("timestamp: not a number; used the arrival time")
+        return None
 
 
 def _headers(raw: dict[str, Any]) -> list[tuple[str, str]]:

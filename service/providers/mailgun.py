@@ -16,15 +16,15 @@ import hmac
 from datetime import datetime
 
 from service.errors import BadPayload, Unauthorized
-from service.inbound import InboundAttachment, InboundEmail, from_timestamp, idempotency_key, normalise_message_id
+from service.inbound import InboundAttachment, InboundEmail, from_timestamp, normalise_message_id
 from service.ingest.nonces import NonceCache
-from service.providers.base import Delivery, InboundProvider
+from service.providers.base import Delivery, InboundProvider, JsonPairs
 from service.providers.forms import (
     Form,
     addresses,
     first_header,
     header_fields,
-    json_field,
+    header_verdicts,
     media_type,
     mime_headers,
     parse_form,
@@ -32,6 +32,14 @@ from service.providers.forms import (
 
 #: How far ``timestamp`` may be from our clock; tokens are remembered for the whole span.
 WINDOW_S = 15 * 60
+#: Mailgun's spam filter stamps every routed message: ``X-Mailgun-Sflag: Yes`` when it judged
+#: the message spam, ``X-Mailgun-Sscore`` the score behind it ("usually above 5.0 is spam").
+SPAM_HEADERS = {"flag": "x-mailgun-sflag", "score": "x-mailgun-sscore"}
+
+
+def mailgun_spam(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """Mailgun's spam verdict (also in ProxiedMail payloads, which Mailgun parsed upstream)."""
+    return header_verdicts(headers, SPAM_HEADERS)
 
 
 class Mailgun(InboundProvider):
@@ -40,6 +48,7 @@ class Mailgun(InboundProvider):
     name = "mailgun"
 
     def __init__(self) -> None:
+        super().__init__()
         self._parsed: tuple[Delivery, Form] | None = None
 
     def _form(self, delivery: Delivery) -> Form:
@@ -79,7 +88,7 @@ class Mailgun(InboundProvider):
             raise BadPayload("missing field 'recipient'", details={"field": "recipient"})
         mime = form.get("body-mime")
         raw_mime = mime.data if mime is not None and mime.data else None
-        headers = _headers(form, raw_mime)
+        headers = self._headers(form, raw_mime)
         if not headers and form.get("from") is None:
             raise BadPayload("no message: expected 'message-headers', 'body-mime' or 'from'")
         fields = header_fields(headers)
@@ -88,28 +97,70 @@ class Mailgun(InboundProvider):
         fields["to"] = fields["to"] or addresses(form.text("To"))
         fields["cc"] = fields["cc"] or addresses(form.text("Cc"))
         fields["subject"] = fields["subject"] or form.text("subject")
-        if fields["message_id"]:  # no event id in route posts: Message-Id + recipient (§6.2)
-            key = idempotency_key(self.name, fields["message_id"], ",".join(recipients))
-        else:
-            key = idempotency_key(self.name, hashlib.sha256(raw_mime or delivery.body).hexdigest())
+        # No event id in route posts: Message-Id + recipient (§6.2).
+        key = self.delivery_key(
+            message_id=fields["message_id"], recipients=recipients, content=raw_mime or delivery.body
+        )
         return [
-            InboundEmail(
-                provider=self.name,
-                source=delivery.source.name,
-                idempotency_key=key,
-                raw_payload=delivery.body,
+            self.email(
+                delivery,
+                key,
                 raw_content_type=form.content_type,
                 received_at=_timestamp(form) or delivery.received_at,
                 envelope_from=form.text("sender") or None,
                 envelope_to=recipients,
                 text=form.text("body-plain"),
                 html=form.text("body-html"),
+                # The reply without quoted text or signature, by Mailgun's heuristics.
+                stripped_text=form.text("stripped-text"),
                 headers=headers,
-                attachments=_attachments(form),
+                attachments=self._attachments(form),
                 raw_mime=raw_mime,
                 auth=_auth(headers),
+                spam=mailgun_spam(headers),
                 **fields,
             )
+        ]
+
+    def _headers(self, form: Form, raw_mime: bytes | None) -> list[tuple[str, str]]:
+        """Headers from ``body-mime`` when present, else ``message-headers``: a JSON string of
+        ``[[name, value], ...]``, order and repeats preserved (the per-header fields keep one each)."""
+        if raw_mime is not None:
+            try:
+                return mime_headers(raw_mime)
+            except BadPayload:
+                pass
+        pairs = self.json_field(form.text("message-headers"), "message-headers") or []
+        if not isinstance(pairs, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs
+        ):
+            raise BadPayload(
+                "field 'message-headers' must be a list of [name, value] string pairs",
+                details={"field": "message-headers"},
+            )
+        return [(name, value) for name, value in pairs]
+
+    def _attachments(self, form: Form) -> list[InboundAttachment]:
+        """``attachment-N`` file parts; ``content-id-map`` is JSON ``{"<cid>": "attachment-N"}``
+        naming the inline ones. Its keys can repeat (one Content-ID on two parts): every pair
+        counts, or the earlier parts would lose their Content-ID and turn into attachments."""
+        cid_map = self.json_field(form.text("content-id-map"), "content-id-map", pairs=True) or JsonPairs()
+        if not isinstance(cid_map, JsonPairs):
+            raise BadPayload("field 'content-id-map' must be a JSON object", details={"field": "content-id-map"})
+        cids: dict[str, str] = {}
+        for cid, name in cid_map:
+            if isinstance(name, str):
+                cids.setdefault(name, cid.strip("<>"))
+        return [
+            InboundAttachment(
+                filename=part.filename or None,
+                content_type=media_type(part.content_type),
+                data=part.data,
+                content_id=cids.get(part.name),
+                disposition="inline" if part.name in cids else "attachment",
+            )
+            for part in form.files()
+            if part.name.startswith("attachment")
         ]
 
 
@@ -136,41 +187,6 @@ def parse_timestamp(text: str) -> datetime | None:
 
 def _timestamp(form: Form) -> datetime | None:
     return parse_timestamp(form.text("timestamp") or "")
-
-
-def _headers(form: Form, raw_mime: bytes | None) -> list[tuple[str, str]]:
-    """Headers from ``body-mime`` when present, else ``message-headers``: a JSON string of
-    ``[[name, value], ...]``, order and repeats preserved (the per-header fields keep one each)."""
-    if raw_mime is not None:
-        try:
-            return mime_headers(raw_mime)
-        except BadPayload:
-            pass
-    pairs = json_field(form.text("message-headers"), "message-headers") or []
-    if not isinstance(pairs, list) or not all(
-        isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs
-    ):
-        raise BadPayload("field 'message-headers' must be a list of [name, value] string pairs")
-    return [(name, value) for name, value in pairs]
-
-
-def _attachments(form: Form) -> list[InboundAttachment]:
-    """``attachment-N`` file parts; ``content-id-map`` is JSON ``{"<cid>": "attachment-N"}``."""
-    cid_map = json_field(form.text("content-id-map"), "content-id-map") or {}
-    if not isinstance(cid_map, dict):
-        raise BadPayload("field 'content-id-map' must be a JSON object", details={"field": "content-id-map"})
-    cids = {field: cid.strip("<>") for cid, field in cid_map.items() if isinstance(field, str)}
-    return [
-        InboundAttachment(
-            filename=part.filename or None,
-            content_type=media_type(part.content_type),
-            data=part.data,
-            content_id=cids.get(part.name),
-            disposition="inline" if part.name in cids else "attachment",
-        )
-        for part in form.files()
-        if part.name.startswith("attachment")
-    ]
 
 
 def _auth(headers: list[tuple[str, str]]) -> dict[str, str]:

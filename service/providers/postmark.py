@@ -4,24 +4,31 @@ Postmark posts its parsed message as JSON with PascalCase fields. It does not si
 carries the secret (path or Basic credentials in the URL, which Postmark supports), and Postmark
 publishes its sending IPs for ``allow_ips``. ``MessageID`` is Postmark's own id for the inbound
 message and stays the same across its retries, so it is the idempotency key.
+
+With "Include raw email content" on, ``RawEmail`` holds the whole message. Postmark lifts
+From/To/Cc/Subject/Date out of ``Headers`` into fields, so any of them the JSON lacks is taken
+from the raw message's header block. Attachments then come from the raw message only (the
+worker reads them from it, as for raw and SMTP sources), never from both places at once.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Any, ClassVar
 
 from service.errors import BadPayload
-from service.inbound import Address, InboundAttachment, InboundEmail, idempotency_key, parse_date
-from service.providers.base import Delivery, InboundProvider, load_json_object, optional, require
+from service.inbound import Address, InboundAttachment, InboundEmail, parse_date
+from service.providers.base import Delivery, InboundProvider, optional, require
 from service.providers.forms import (
+    HeaderFields,
     addresses,
     decode_words,
     first_header,
     header_fields,
+    header_verdicts,
     media_type,
-    mime_headers,
+    mime_headers_and_defects,
 )
 
 
@@ -29,45 +36,75 @@ class Postmark(InboundProvider):
     """Postmark inbound message webhooks."""
 
     name = "postmark"
+    #: Postmark runs SpamAssassin on inbound mail and passes its headers on in ``Headers``.
+    SPAM_HEADERS: ClassVar[dict[str, str]] = {
+        "flag": "x-spam-flag",
+        "status": "x-spam-status",
+        "score": "x-spam-score",
+        "tests": "x-spam-tests",
+    }
 
     def parse(self, delivery: Delivery) -> list[InboundEmail]:
-        data = load_json_object(delivery.body)
+        data = self.json_body(delivery)
         event_id = require(data, "MessageID", str)
         if not 0 < len(event_id) <= 255:
             raise BadPayload("field 'MessageID' must be 1 to 255 characters", details={"field": "MessageID"})
-        raw = optional(data, "RawEmail", str)
-        raw_mime = raw.encode("utf-8", "replace") if raw else None
-        headers = _headers(data) or (_raw_headers(raw_mime) if raw_mime else [])
-        fields = header_fields(headers)
-        to = _full(data, "ToFull")
+        raw_mime, raw_headers = self._raw_email(data)
+        json_headers = _headers(data)
+        fields = _fields(data, header_fields(json_headers), header_fields(raw_headers))
+        # The raw message's header list is the complete one; verdicts are read from both lists.
+        headers, both = raw_headers or json_headers, json_headers + raw_headers
+        to = fields["to"]
         # OriginalRecipient is the RCPT TO that reached the inbound address (plus-hash included).
         original = optional(data, "OriginalRecipient", str)
         return [
-            InboundEmail(
-                provider=self.name,
-                source=delivery.source.name,
+            self.email(
+                delivery,
+                self.delivery_key(event_id=event_id),
                 provider_event_id=event_id,
-                idempotency_key=idempotency_key(self.name, event_id),
-                raw_payload=delivery.body,
-                received_at=delivery.received_at,
-                envelope_from=_return_path(headers),
+                envelope_from=_return_path(both),
                 envelope_to=[original] if original else [a.address for a in to],
-                header_from=next(iter(_full(data, "FromFull")), None) or fields["header_from"],
-                to=to or fields["to"],
-                cc=_full(data, "CcFull") or fields["cc"],
-                reply_to=addresses(optional(data, "ReplyTo", str)) or fields["reply_to"],
-                subject=optional(data, "Subject", str) or fields["subject"],
-                message_id=fields["message_id"],
-                # ``Date`` is the sender's header text, in whatever format the sender used.
-                date=parse_date(optional(data, "Date", str)) or fields["date"],
                 text=optional(data, "TextBody", str),
                 html=optional(data, "HtmlBody", str),
+                stripped_text=optional(data, "StrippedTextReply", str) or None,
+                bcc=_full(data, "BccFull") or addresses(optional(data, "Bcc", str)),
                 headers=headers,
-                attachments=_attachments(data),
+                attachments=[] if raw_mime is not None else _attachments(data),
                 raw_mime=raw_mime,
-                auth=_auth(headers),
+                auth=_auth(both),
+                spam=header_verdicts(both, self.SPAM_HEADERS),
+                **fields,
             )
         ]
+
+    def _raw_email(self, data: dict[str, Any]) -> tuple[bytes | None, list[tuple[str, str]]]:
+        """``RawEmail`` as bytes and its headers; one without a header block is no message, so
+        the JSON fields stand alone (the payload, kept whole, still holds it)."""
+        raw = optional(data, "RawEmail", str)
+        if not raw:
+            return None, []
+        raw_mime = raw.encode("utf-8", "replace")
+        headers, _ = mime_headers_and_defects(raw_mime)
+        if not headers:
+            self.defects.append("RawEmail: not a MIME message; used the JSON fields")
+            return None, []
+        return raw_mime, headers
+
+
+def _fields(data: dict[str, Any], from_headers: HeaderFields, from_raw: HeaderFields) -> HeaderFields:
+    """Each field from the JSON when it has it, else from ``Headers``, else from ``RawEmail``."""
+    return HeaderFields(
+        header_from=next(iter(_full(data, "FromFull") or _from(data)), None)
+        or from_headers["header_from"]
+        or from_raw["header_from"],
+        to=_full(data, "ToFull") or addresses(optional(data, "To", str)) or from_headers["to"] or from_raw["to"],
+        cc=_full(data, "CcFull") or addresses(optional(data, "Cc", str)) or from_headers["cc"] or from_raw["cc"],
+        reply_to=addresses(optional(data, "ReplyTo", str)) or from_headers["reply_to"] or from_raw["reply_to"],
+        subject=optional(data, "Subject", str) or from_headers["subject"] or from_raw["subject"],
+        message_id=from_headers["message_id"] or from_raw["message_id"],
+        # ``Date`` is the sender's header text, in whatever format the sender used.
+        date=parse_date(optional(data, "Date", str)) or from_headers["date"] or from_raw["date"],
+    )
 
 
 def _headers(data: dict[str, Any]) -> list[tuple[str, str]]:
@@ -84,16 +121,17 @@ def _headers(data: dict[str, Any]) -> list[tuple[str, str]]:
     return headers
 
 
-def _raw_headers(raw_mime: bytes) -> list[tuple[str, str]]:
-    try:
-        return mime_headers(raw_mime)
-    except BadPayload:
-        return []
-
-
 def _return_path(headers: list[tuple[str, str]]) -> str | None:
     """Postmark has no envelope-sender field; the Return-Path header records MAIL FROM."""
     return (first_header(headers, "return-path") or "").strip().strip("<>").strip() or None
+
+
+def _from(data: dict[str, Any]) -> list[Address]:
+    """``From`` (the bare address) with ``FromName``, for payloads without ``FromFull``."""
+    email, name = data.get("From"), data.get("FromName")
+    if not isinstance(email, str) or not email.strip():
+        return []
+    return [Address(decode_words(name) if isinstance(name, str) and name else None, email.strip())]
 
 
 def _full(data: dict[str, Any], key: str) -> list[Address]:
@@ -118,10 +156,13 @@ def _attachments(data: dict[str, Any]) -> list[InboundAttachment]:
         where = f"Attachments[{index}]"
         if not isinstance(item, dict):
             raise BadPayload(f"field '{where}' must be an object", details={"field": where})
+        # Real deliveries carry the base64 in ``Content``; the dashboard's "Check" button posts a
+        # sample whose attachments carry it in ``Data`` (anymail reads both for the same reason).
+        key = "Content" if item.get("Content") is not None or item.get("Data") is None else "Data"
         try:
-            content = base64.b64decode(require(item, "Content", str, where), validate=False)
+            content = base64.b64decode(require(item, key, str, where), validate=False)
         except (binascii.Error, ValueError):
-            raise BadPayload(f"field '{where}.Content' is not base64", details={"field": where}) from None
+            raise BadPayload(f"field '{where}.{key}' is not base64", details={"field": f"{where}.{key}"}) from None
         # Inline images carry a ContentID (e.g. "image001.png@01D..."), referenced as cid: in HTML.
         cid = item.get("ContentID")
         found.append(

@@ -12,15 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.errors import BadPayload
-from service.inbound import (
-    InboundEmail,
-    from_timestamp,
-    idempotency_key,
-    normalise_message_id,
-    parse_addresses,
-    parse_date,
-)
-from service.providers.base import Delivery, InboundProvider, load_json_object, optional, require
+from service.inbound import InboundEmail, from_timestamp, normalise_message_id, parse_addresses, parse_date
+from service.providers.base import Delivery, InboundProvider, optional, require
+from service.providers.mailgun import mailgun_spam
 
 # ``receivedAt`` is JavaScript Date.toString() text: "Mon Aug 28 2023 10:35:36 GMT+0000".
 _RECEIVED_AT_FORMAT = "%a %b %d %Y %H:%M:%S GMT%z"
@@ -32,19 +26,18 @@ class ProxiedMail(InboundProvider):
     name = "proxiedmail"
 
     def parse(self, delivery: Delivery) -> list[InboundEmail]:
-        data = load_json_object(delivery.body)
+        data = self.json_body(delivery)
         payload = require(data, "payload", dict)
         recipient = optional(data, "recipient", dict) or {}
         event_id = require(data, "id", str)
         envelope_to = recipient.get("address") or _text(payload, "recipient")
-        headers = _headers(payload)
+        headers = self._headers(payload)
         message_id = normalise_message_id(_text(payload, "Message-Id") or _header(headers, "message-id"))
         return [
-            InboundEmail(
-                provider=self.name,
-                source=delivery.source.name,
+            self.email(
+                delivery,
+                self.delivery_key(event_id=event_id),
                 provider_event_id=event_id,
-                idempotency_key=idempotency_key(self.name, event_id),
                 raw_payload=_without_secrets(data),
                 received_at=_received_at(data, payload, delivery.received_at),
                 envelope_from=_text(payload, "sender"),
@@ -59,8 +52,27 @@ class ProxiedMail(InboundProvider):
                 text=_text(payload, "body-plain"),
                 html=_text(payload, "body-html"),
                 headers=headers,
+                # The Mailgun-style fields ProxiedMail passes on (providers.md §1.3).
+                stripped_text=_text(payload, "stripped-text"),
+                spam=mailgun_spam(headers),
             )
         ]
+
+    def _headers(self, payload: dict[str, Any]) -> list[tuple[str, str]]:
+        """``message-headers`` is a JSON *string* of ``[[name, value], ...]``: the only complete
+        list. Decoded a second time, so with the body's rules (``json_field``)."""
+        encoded = payload.get("message-headers")
+        if encoded is None:
+            return []
+        pairs = self.json_field(encoded, "payload.message-headers") if isinstance(encoded, str) else encoded
+        if not isinstance(pairs, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs
+        ):
+            raise BadPayload(
+                "field 'payload.message-headers' must be a list of [name, value] string pairs",
+                details={"field": "payload.message-headers"},
+            )
+        return [(name, value) for name, value in pairs]
 
 
 def _text(payload: dict[str, Any], key: str) -> str | None:
@@ -70,22 +82,6 @@ def _text(payload: dict[str, Any], key: str) -> str | None:
 
 def _header(headers: list[tuple[str, str]], name: str) -> str | None:
     return next((value for key, value in headers if key.lower() == name), None)
-
-
-def _headers(payload: dict[str, Any]) -> list[tuple[str, str]]:
-    """``message-headers`` is a JSON *string* of ``[[name, value], ...]``: the only complete list."""
-    encoded = payload.get("message-headers")
-    if encoded is None:
-        return []
-    try:
-        pairs = json.loads(encoded) if isinstance(encoded, str) else encoded
-    except json.JSONDecodeError:
-        raise BadPayload("field 'payload.message-headers' is not a JSON-encoded list") from None
-    if not isinstance(pairs, list) or not all(
-        isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs
-    ):
-        raise BadPayload("field 'payload.message-headers' must be a list of [name, value] string pairs")
-    return [(name, value) for name, value in pairs]
 
 
 def _received_at(data: dict[str, Any], payload: dict[str, Any], default: datetime) -> datetime:
@@ -102,9 +98,16 @@ def _received_at(data: dict[str, Any], payload: dict[str, Any], default: datetim
 
 
 def _without_secrets(data: dict[str, Any]) -> bytes:
-    """``user.token`` is a bearer JWT for the customer's ProxiedMail account: never keep it."""
+    """``user.token`` is a bearer JWT for the customer's ProxiedMail account: never keep it.
+
+    A lone surrogate (``"\\ud800"`` in the body) is written back as that same escape
+    (``backslashreplace``), so the kept payload decodes to what was received."""
     cleaned = dict(data)
     user = cleaned.get("user")
     if isinstance(user, dict) and "token" in user:
         cleaned["user"] = {k: v for k, v in user.items() if k != "token"}
-    return json.dumps(cleaned, ensure_ascii=False, separators=(",", ":")).encode()
+    try:
+        text = json.dumps(cleaned, ensure_ascii=False, separators=(",", ":"))
+    except RecursionError:  # decoded within the limit, but this stack is deeper than the decoder's
+        raise BadPayload("body is JSON nested too deeply") from None
+    return text.encode("utf-8", "backslashreplace")

@@ -12,13 +12,12 @@ delivering MTA adds to the message stand in.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from typing import ClassVar
 
 from service.errors import BadPayload, UnsupportedMediaType
-from service.inbound import InboundEmail, idempotency_key
+from service.inbound import InboundEmail
 from service.providers.base import Delivery, InboundProvider
 from service.providers.forms import first_header, header_fields, mime_headers_and_defects
 
@@ -48,22 +47,22 @@ class RawMime(InboundProvider):
         envelope_to = _envelope_to(delivery, headers)
         envelope_from = _envelope_from(delivery, headers)
         fields = header_fields(headers)
-        if fields["message_id"]:
-            key = idempotency_key(self.name, fields["message_id"], ",".join(envelope_to), first_header(headers, "date"))
-        else:
-            # No Message-ID: only the exact bytes identify a redelivery (hashed in place, no copy).
-            key = idempotency_key(self.name, hashlib.sha256(delivery.body).hexdigest(), ",".join(envelope_to))
+        # Without a Message-ID the exact bytes identify a redelivery (hashed in place, no copy).
+        key = self.delivery_key(
+            message_id=fields["message_id"],
+            recipients=envelope_to,
+            extra=[first_header(headers, "date")],
+            content=delivery.body,
+        )
         envelope = {"envelope_from": envelope_from, "envelope_to": envelope_to}
         return [
-            InboundEmail(
-                provider=self.name,
-                source=delivery.source.name,
-                idempotency_key=key,
+            self.email(
+                delivery,
+                key,
                 # The request body is the message, kept in the blob store as ``raw_mime``; the
                 # raw payload row only records the envelope that came with it.
-                raw_payload=json.dumps(envelope, ensure_ascii=False).encode(),
+                raw_payload=json.dumps(envelope, ensure_ascii=False).encode("utf-8", "backslashreplace"),
                 raw_content_type="application/json",
-                received_at=delivery.received_at,
                 envelope_from=envelope_from,
                 envelope_to=envelope_to,
                 headers=headers,

@@ -13,13 +13,12 @@ supported here, so the secret URL (and HTTPS) is the authenticity check.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any
 
 from service.errors import BadPayload
-from service.inbound import InboundAttachment, InboundEmail, idempotency_key
-from service.providers.base import Delivery, InboundProvider
+from service.inbound import InboundAttachment, InboundEmail
+from service.providers.base import Delivery, InboundProvider, JsonPairs
 from service.providers.forms import (
     MULTIPART,
     Form,
@@ -27,7 +26,6 @@ from service.providers.forms import (
     addresses,
     decode_words,
     header_fields,
-    json_field,
     media_type,
     mime_headers,
     parse_form,
@@ -45,8 +43,8 @@ class SendGrid(InboundProvider):
     def parse(self, delivery: Delivery) -> list[InboundEmail]:
         # SendGrid only ever posts multipart; anything else is not a Parse webhook.
         form = parse_form(delivery, accept=(MULTIPART,))
-        charsets = _charsets(form)
-        envelope_to, envelope_from = _envelope(form)
+        charsets = {k: v for k, v in self._json_object(form, "charsets") if isinstance(v, str)}
+        envelope_to, envelope_from = self._envelope(form)
         email = form.get("email")
         raw_mime = email.data if email is not None and email.data else None
         headers_part = form.get("headers")
@@ -57,53 +55,75 @@ class SendGrid(InboundProvider):
         else:
             raise BadPayload("expected an 'email' (raw mode) or 'headers' (parsed mode) field")
         fields = _fields(form, headers, charsets)
-        if fields["message_id"]:  # no delivery id: Message-ID + envelope recipients (§6.3)
-            key = idempotency_key(self.name, fields["message_id"], ",".join(envelope_to))
-        else:
-            key = idempotency_key(self.name, hashlib.sha256(raw_mime or delivery.body).hexdigest())
+        # No delivery id: Message-ID + envelope recipients (§6.3).
+        key = self.delivery_key(
+            message_id=fields["message_id"], recipients=envelope_to, content=raw_mime or delivery.body
+        )
         return [
-            InboundEmail(
-                provider=self.name,
-                source=delivery.source.name,
-                idempotency_key=key,
-                raw_payload=delivery.body,
+            self.email(
+                delivery,
+                key,
                 raw_content_type=form.content_type,
-                received_at=delivery.received_at,
                 envelope_from=envelope_from,
                 envelope_to=envelope_to,
                 text=form.text("text", charsets.get("text")),
                 html=form.text("html", charsets.get("html")),
                 headers=headers,
-                attachments=_attachments(form),
+                attachments=self._attachments(form),
                 raw_mime=raw_mime,
                 auth=_auth(form),
+                spam=_spam(form),
                 **fields,
             )
         ]
 
+    def _json_object(self, form: Form, name: str) -> JsonPairs:
+        """A form field holding a JSON object, as its pairs (repeated keys kept)."""
+        found = self.json_field(form.text(name), name, pairs=True)
+        if found is None:
+            return JsonPairs()
+        if not isinstance(found, JsonPairs):
+            raise BadPayload(f"field '{name}' must be a JSON object", details={"field": name})
+        return found
 
-def _json_object(form: Form, name: str) -> dict[str, Any]:
-    found = json_field(form.text(name), name) or {}
-    if not isinstance(found, dict):
-        raise BadPayload(f"field '{name}' must be a JSON object", details={"field": name})
-    return found
+    def _envelope(self, form: Form) -> tuple[list[str], str | None]:
+        envelope = self.json_field(form.text("envelope"), "envelope")
+        if not isinstance(envelope, dict):
+            raise BadPayload("field 'envelope' must be a JSON object {to, from}", details={"field": "envelope"})
+        to, sender = envelope.get("to"), envelope.get("from")
+        to = [to] if isinstance(to, str) else to
+        if not isinstance(to, list) or not all(isinstance(a, str) for a in to) or not to:
+            raise BadPayload("field 'envelope.to' must be a non-empty list of addresses", details={"field": "envelope"})
+        if sender is not None and not isinstance(sender, str):
+            raise BadPayload("field 'envelope.from' must be a string", details={"field": "envelope"})
+        return to, sender or None
 
-
-def _charsets(form: Form) -> dict[str, str]:
-    return {name: value for name, value in _json_object(form, "charsets").items() if isinstance(value, str)}
-
-
-def _envelope(form: Form) -> tuple[list[str], str | None]:
-    envelope = json_field(form.text("envelope"), "envelope")
-    if not isinstance(envelope, dict):
-        raise BadPayload("field 'envelope' must be a JSON object {to, from}", details={"field": "envelope"})
-    to, sender = envelope.get("to"), envelope.get("from")
-    to = [to] if isinstance(to, str) else to
-    if not isinstance(to, list) or not all(isinstance(a, str) for a in to) or not to:
-        raise BadPayload("field 'envelope.to' must be a non-empty list of addresses", details={"field": "envelope"})
-    if sender is not None and not isinstance(sender, str):
-        raise BadPayload("field 'envelope.from' must be a string", details={"field": "envelope"})
-    return to, sender or None
+    def _attachments(self, form: Form) -> list[InboundAttachment]:
+        """Files ``attachment1..n``; ``attachment-info`` is JSON ``{"attachment1": {filename, name,
+        type, content-id}}`` — ``content-id`` is present for inline parts."""
+        info = dict(self._json_object(form, "attachment-info"))
+        # ``content-ids`` ({"cid": "attachmentN"}) names the inline parts too, in newer payloads;
+        # a Content-ID may name two parts (a repeated key), so every pair counts.
+        inline: dict[str, str] = {}
+        for cid, name in self._json_object(form, "content-ids"):
+            if isinstance(name, str):
+                inline.setdefault(name, cid)
+        found: list[InboundAttachment] = []
+        for part in form.files():
+            entry = info.get(part.name)
+            meta: dict[str, Any] = dict(entry) if isinstance(entry, JsonPairs) else {}
+            cid = meta.get("content-id") or inline.get(part.name)
+            filename = meta.get("filename") if isinstance(meta.get("filename"), str) else part.filename
+            found.append(
+                InboundAttachment(
+                    filename=filename or None,
+                    content_type=media_type(part.content_type or meta.get("type")),
+                    data=part.data,
+                    content_id=cid.strip("<>") if isinstance(cid, str) and cid else None,
+                    disposition="inline" if isinstance(cid, str) and cid else "attachment",
+                )
+            )
+        return found
 
 
 def _fields(form: Form, headers: list[tuple[str, str]], charsets: dict[str, str]) -> HeaderFields:
@@ -120,28 +140,11 @@ def _fields(form: Form, headers: list[tuple[str, str]], charsets: dict[str, str]
     return fields
 
 
-def _attachments(form: Form) -> list[InboundAttachment]:
-    """Files ``attachment1..n``; ``attachment-info`` is JSON ``{"attachment1": {filename, name,
-    type, content-id}}`` — ``content-id`` is present for inline parts."""
-    info = _json_object(form, "attachment-info")
-    # ``content-ids`` ({"cid": "attachmentN"}) names the inline parts too, in newer payloads.
-    inline = {name: cid for cid, name in _json_object(form, "content-ids").items() if isinstance(name, str)}
-    found: list[InboundAttachment] = []
-    for part in form.files():
-        entry = info.get(part.name)
-        meta: dict[str, Any] = entry if isinstance(entry, dict) else {}
-        cid = meta.get("content-id") or inline.get(part.name)
-        filename = meta.get("filename") if isinstance(meta.get("filename"), str) else part.filename
-        found.append(
-            InboundAttachment(
-                filename=filename or None,
-                content_type=media_type(part.content_type or meta.get("type")),
-                data=part.data,
-                content_id=cid.strip("<>") if isinstance(cid, str) and cid else None,
-                disposition="inline" if isinstance(cid, str) and cid else "attachment",
-            )
-        )
-    return found
+def _spam(form: Form) -> dict[str, str]:
+    """SendGrid runs SpamAssassin when "Check incoming emails for spam" is on: ``spam_score``
+    is its score, ``spam_report`` its report."""
+    verdicts = {"score": (form.text("spam_score") or "").strip(), "report": (form.text("spam_report") or "").strip()}
+    return {key: value[:2048] for key, value in verdicts.items() if value}
 
 
 def _auth(form: Form) -> dict[str, str]:
