@@ -47,6 +47,11 @@ class Message(SQLModel, table=True):
     headers: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     auth: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     defects: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    #: What only some providers give (NULL when absent): Bcc addresses, the provider's spam
+    #: verdict (``{"flag", "score", ...}``) and the reply without quotes or signature.
+    bcc: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
+    spam: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
+    stripped_text: str | None = None
     raw_mime_sha256: str | None = Field(default=None, max_length=64)
     raw_mime_size: int | None = None
     #: When the worker filled text/html/attachments from raw MIME (raw and SMTP sources).
