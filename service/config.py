@@ -27,11 +27,11 @@ from pydantic import (
 
 from service.addresses.config import AddressAccounts
 from service.smtp.config import SmtpConfig
+from service.source_name import check_source_name
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 #: How the error messages tell users to make a good secret.
 MAKE_SECRET = "make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
-_SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
 class ConfigError(Exception):
@@ -66,9 +66,7 @@ class SourceConfig(_Strict):
     @field_validator("name")
     @classmethod
     def _valid_name(cls, value: str) -> str:
-        if not _SOURCE_NAME.match(value):
-            raise ValueError("must be lower-case letters, digits, '-' or '_' (used in URLs)")
-        return value
+        return check_source_name(value)
 
     @field_validator("provider")
     @classmethod

@@ -22,6 +22,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from service.inbound import scrub
+
 log = logging.getLogger("mailhook.errors")
 
 
@@ -77,9 +79,11 @@ class UpstreamUnavailable(MailhookError):
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": code, "message": message}
+    """The JSON error body. Messages may quote a field name from the delivery, which may hold a
+    lone surrogate: scrubbed, or rendering the 400 would itself fail with a 500."""
+    body: dict[str, Any] = {"error": code, "message": scrub(message)}
     if details is not None:
-        body["details"] = details
+        body["details"] = scrub(details)
     return body
 
 
@@ -99,7 +103,11 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
     # The route template, never the URL: hook URLs carry the source secret.
     route = getattr(request.scope.get("route"), "path", "?")
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, route, exc_info=exc)
-    return JSONResponse(error_body("internal_error", "internal error; it has been logged"), 500)
+    # Starlette re-raises after this response and uvicorn then closes the connection: say so,
+    # or a keep-alive client (a provider's pool) sends its next delivery into a closed socket.
+    return JSONResponse(
+        error_body("internal_error", "internal error; it has been logged"), 500, headers={"Connection": "close"}
+    )
 
 
 EXCEPTION_HANDLERS = {MailhookError: mailhook_error, HTTPException: http_error, Exception: unexpected_error}

@@ -182,7 +182,7 @@ def scrub(value: Any) -> Any:
     if not has_surrogate(value):
         return value
     if isinstance(value, str):
-        return value if value.isascii() or not _SURROGATE.search(value) else _SURROGATE.sub("\ufffd", value)
+        return _repair(value)
     if isinstance(value, list | tuple):
         items = [scrub(item) for item in value]
         changed = any(new is not old for new, old in zip(items, value, strict=True))
@@ -197,6 +197,15 @@ def scrub(value: Any) -> Any:
             return value
         return replace(value, **found)
     return value
+
+
+def _repair(text: str) -> str:
+    """Surrogates from ``surrogateescape`` decoding (8-bit header bytes read by the stdlib) are
+    the original bytes: read them as UTF-8. Any other (a JSON ``\\ud800``) becomes U+FFFD."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
 
 
 def repair_text(email: InboundEmail) -> list[str]:

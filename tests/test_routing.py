@@ -366,6 +366,8 @@ def _leaf(draw: st.DrawFn) -> dict[str, Any]:
     leaf: dict[str, Any] = {"field": field, "op": op, "case_sensitive": draw(st.booleans())}
     if field == "header":
         leaf["name"] = draw(st.sampled_from(["X-Env", "received", "Nope"]))
+    elif field == "spam":
+        leaf["name"] = draw(st.sampled_from(["flag", "Score", "nope"]))
     if Ops.canonical(op) in Ops.REGEX:
         leaf["value"] = draw(st.lists(st.sampled_from(["^a", "(a+)+$", r"\d{3}", "é|ß", ".*", "[^@]+@x"]), min_size=1))
     elif Ops.canonical(op) not in Ops.VALUELESS:
@@ -395,6 +397,8 @@ MESSAGES = st.builds(
     cc=st.lists(TEXT, max_size=2).map(tuple),
     headers=st.lists(st.tuples(st.sampled_from(["X-Env", "Received", "x"]), TEXT), max_size=3).map(tuple),
     attachments=st.lists(st.tuples(TEXT, TEXT), max_size=2).map(tuple),
+    bcc=st.lists(TEXT, max_size=2).map(tuple),
+    spam=st.lists(st.tuples(st.sampled_from(["flag", "score"]), TEXT), max_size=2).map(tuple),
 )
 
 

@@ -31,8 +31,9 @@ OUTPUTS: dict[str, Any] = {
     "extract_links": {"links": ["https://acme.example/verify?token=k7Qm2Zx9Lp3Vn8Rt5Wy1"]},
 }
 MESSAGE_KEYS = {
-    "id", "source", "provider", "received_at", "envelope", "from", "to", "cc", "reply_to", "subject",
-    "message_id", "date", "text", "html", "reply_text", "headers", "auth", "attachments", "code", "links", "tags",
+    "id", "source", "provider", "received_at", "envelope", "from", "to", "cc", "reply_to", "bcc", "subject",
+    "message_id", "date", "text", "html", "reply_text", "stripped_text", "headers", "auth", "spam", "attachments",
+    "code", "links", "tags",
 }  # fmt: skip
 
 

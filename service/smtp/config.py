@@ -11,7 +11,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-_SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+from service.source_name import check_source_name
+
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _MIN_PASSWORD = 16
 
@@ -82,9 +83,7 @@ class SmtpConfig(_Strict):
     @field_validator("source")
     @classmethod
     def _valid_source(cls, value: str) -> str:
-        if not _SOURCE_NAME.match(value):
-            raise ValueError("must be lower-case letters, digits, '-' or '_'")
-        return value
+        return check_source_name(value)
 
     @field_validator("auth_users")
     @classmethod

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from service.inbound import scrub
 from service.store.models import Attachment, Message, MessageStatus, PipelineRun, StepRun, utcnow
 
 FINAL_RUN_STATUSES = ("succeeded", "failed", "dropped")
@@ -103,7 +104,9 @@ def load_job(conn: Connection, message_id: str, *, after_run: int | None = None)
     row = conn.execute(_SELECT_MESSAGE, {"mid": message_id}).mappings().first()
     if row is None:
         return None
-    message = Message(**row)
+    # Rows stored before ingest repaired lone surrogates may hold them in JSON columns (escaped
+    # there); every step after this point (Slack, templates, forwarding) encodes text as UTF-8.
+    message = Message(**{key: scrub(value) for key, value in row.items()})
     if message.status == MessageStatus.processed and after_run is None:
         return LoadedJob(message, [], {})
     attachments = [Attachment(**a) for a in conn.execute(_SELECT_ATTACHMENTS, {"mid": message_id}).mappings()]

@@ -25,6 +25,9 @@ def routable(message: Message, attachments: list[Attachment]) -> RoutableMessage
         html=message.html or "",
         headers=tuple((str(k), str(v)) for k, v in message.headers),
         attachments=tuple((a.filename or "", a.content_type) for a in attachments),
+        bcc=tuple(a["address"] for a in message.bcc or () if a.get("address")),
+        stripped_text=message.stripped_text or "",
+        spam=tuple((str(k), str(v)) for k, v in (message.spam or {}).items()),
     )
 
 

@@ -28,6 +28,9 @@ FieldName = Literal[
     "text",
     "html",
     "header",
+    "bcc",
+    "stripped_text",
+    "spam",
     "attachment_name",
     "attachment_type",
     "source",
@@ -199,8 +202,9 @@ class Condition(BaseModel):
     def _check_leaf(self) -> None:
         if self.op is None:
             raise _error_at(("op",), "field conditions need an op", None)
-        if (self.field == "header") != (self.name is not None):
-            need = "needs `name` (the header name)" if self.field == "header" else "takes no `name`"
+        named = self.field in FieldExtractor.NAMED_FIELDS
+        if named != (self.name is not None):
+            need = f"needs `name` ({FieldExtractor.NAMED_FIELDS[self.field]})" if named else "takes no `name`"
             raise _error_at(("name",), f"field {self.field!r} {need}", self.name)
         if self.op in Ops.VALUELESS:
             if self.value is not None:

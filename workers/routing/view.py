@@ -37,6 +37,11 @@ class RoutableMessage:
     html: str
     headers: tuple[tuple[str, str], ...]
     attachments: tuple[tuple[str, str], ...]
+    #: Only some providers know these (Postmark, Forward Email; Mailgun, SendGrid, Postmark).
+    bcc: tuple[str, ...] = ()
+    stripped_text: str = ""
+    #: The provider's spam verdict as (key, value) pairs: ("flag", "Yes"), ("score", "7.5").
+    spam: tuple[tuple[str, str], ...] = ()
 
 
 def _from_values(msg: RoutableMessage) -> tuple[str, ...]:
@@ -70,22 +75,28 @@ class FieldExtractor:
         "subject": lambda m: (m.subject,),
         "text": lambda m: (m.text,),
         "html": lambda m: (m.html,),
+        "bcc": lambda m: m.bcc,
+        "stripped_text": lambda m: (m.stripped_text,),
         "attachment_name": lambda m: tuple(name for name, _type in m.attachments),
         "attachment_type": lambda m: tuple(ctype for _name, ctype in m.attachments),
         "source": lambda m: (m.source,),
         "provider": lambda m: (m.provider,),
         "tag": _tags,
     }
-    #: Fields that need a `name` (which header). Kept apart so validation can ask.
-    NAMED_FIELDS: ClassVar[frozenset[str]] = frozenset({"header"})
-    FIELDS: ClassVar[frozenset[str]] = frozenset(EXTRACTORS) | NAMED_FIELDS
+    #: Fields that need a `name` (which header, which verdict), with what the name is.
+    NAMED_FIELDS: ClassVar[dict[str, str]] = {
+        "header": "the header name",
+        "spam": "the verdict: flag, score, status, tests or report",
+    }
+    FIELDS: ClassVar[frozenset[str]] = frozenset(EXTRACTORS) | frozenset(NAMED_FIELDS)
 
     @classmethod
     def values(cls, msg: RoutableMessage, field: str, name: str | None = None) -> tuple[str, ...]:
         """Candidate strings for `field`, each capped at MAX_SCAN_CHARS."""
-        if field == "header":
+        if field in cls.NAMED_FIELDS:
             wanted = (name or "").lower()
-            raw = tuple(value for key, value in msg.headers if key.lower() == wanted)
+            pairs = msg.headers if field == "header" else msg.spam
+            raw = tuple(value for key, value in pairs if key.lower() == wanted)
         else:
             raw = cls.EXTRACTORS[field](msg)
         return tuple(v[:MAX_SCAN_CHARS] for v in raw if v is not None)

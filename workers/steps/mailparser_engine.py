@@ -12,6 +12,8 @@ from typing import Any
 
 import mailparser
 
+from service.inbound import safe_filename
+
 MAX_TEXT = 2_000_000
 
 
@@ -33,7 +35,7 @@ def parse_with_mailparser(raw: bytes) -> dict[str, Any]:
 def _attachment(item: dict[str, Any]) -> dict[str, Any]:
     payload = item.get("payload") or ""
     return {
-        "filename": item.get("filename"),
+        "filename": safe_filename(item.get("filename")),
         "content_type": item.get("mail_content_type") or "application/octet-stream",
         "size": len(payload),
         "disposition": "inline" if item.get("content-id") else "attachment",

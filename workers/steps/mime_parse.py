@@ -27,6 +27,8 @@ from email.header import decode_header, make_header
 from email.message import Message
 from typing import Any
 
+from service.inbound import safe_filename
+
 MAX_TEXT = 2_000_000
 MAX_DEPTH = 50
 _BODY_TYPES = ("text/plain", "text/html")
@@ -119,7 +121,7 @@ def _decode(part: Message, defects: list[str]) -> str:
 
 def _attachment(part: Message, with_data: bool = False) -> dict[str, Any]:
     found = {
-        "filename": decode_header_value(part.get_filename()),
+        "filename": safe_filename(decode_header_value(part.get_filename())),
         "content_type": part.get_content_type(),
         "size": _size(part),
         "disposition": part.get_content_disposition() or "attachment",
