@@ -30,7 +30,7 @@ import httpx
 
 from service.config import SourceConfig
 from service.errors import BadPayload
-from service.inbound import InboundEmail, idempotency_key, repair_text
+from service.inbound import InboundEmail, idempotency_key, repair_text, scrub
 from service.ingest.nonces import NonceCache
 from service.settings import Settings
 from service.store.bounces import BounceEventCreate
@@ -149,6 +149,15 @@ class InboundProvider(Provider):
         and Mailgun ``message-headers``, SendGrid ``envelope``): same rules as the body.
         ``pairs`` reads objects as ``JsonPairs`` (every key kept, repeats included)."""
         return None if text is None else parse_json(text, where, self.defects, pairs=pairs)
+
+    def utf8(self, text: str, where: str) -> bytes:
+        """Text a provider sends for bytes (Forward Email ``raw``, Postmark ``RawEmail``) as
+        UTF-8; a lone surrogate in it becomes U+FFFD, noted like those in other fields."""
+        try:
+            return text.encode()
+        except UnicodeEncodeError:
+            self.defects.append(f"lone_surrogate: replaced in {where}")
+            return str(scrub(text)).encode("utf-8", "replace")
 
     def email(self, delivery: Delivery, key: str, **fields: Any) -> InboundEmail:
         """An ``InboundEmail`` with the head every provider fills alike (provider, source, key,

@@ -47,7 +47,7 @@ class ForwardEmail(InboundProvider):
             raise BadPayload("no envelope recipient: 'recipients' and 'session.recipient' are missing")
         raw = optional(data, "raw", str)
         # ``raw`` is Node's Buffer.toString() (UTF-8): encode it back to the message bytes.
-        raw_mime = raw.encode("utf-8", "replace") if raw is not None else None
+        raw_mime = self.utf8(raw, "raw") if raw is not None else None
         headers, fields, defects = _headers_and_fields(data, raw_mime)
         message_id = normalise_message_id(optional(data, "messageId", str)) or fields["message_id"]
         date = optional(data, "date", str)

@@ -83,7 +83,7 @@ class Postmark(InboundProvider):
         raw = optional(data, "RawEmail", str)
         if not raw:
             return None, []
-        raw_mime = raw.encode("utf-8", "replace")
+        raw_mime = self.utf8(raw, "RawEmail")
         headers, _ = mime_headers_and_defects(raw_mime)
         if not headers:
             self.defects.append("RawEmail: not a MIME message; used the JSON fields")
