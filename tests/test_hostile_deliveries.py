@@ -89,7 +89,7 @@ async def test_integer_past_the_int_string_limit_is_kept_as_text(
     response = await post(client, provider, _with(provider, b"{", b'{"x-count": ' + HUGE + b", ", count=1))
     assert response.status_code == 200, response.text
     [message] = stored_messages(settings)
-    assert "json_integer_too_long: body: 1 kept as text" in message.defects
+    assert "json_integer_too_long: body: 1 kept as digits" in message.defects
 
 
 @pytest.mark.usefixtures("sources")

@@ -4,6 +4,11 @@ Random bytes, random JSON-ish documents, random forms and mutated valid deliveri
 comes in, an adapter may only refuse with a ``MailhookError`` that maps to 400/401/403/413/415 (a
 500 would make providers retry a poison delivery forever), and what it accepts must be storable:
 emails for inbound providers, bounce events (within the model's taxonomy) for bounce providers.
+
+The JSON values include the classes an outside fuzz run found with 5xx answers (issue 9): lone
+surrogate escapes, integers past Python's int-string limit, and JSON nested past the decoder's
+recursion limit inside strings that a provider decodes a second time; ``test_hostile_values_*``
+plants them into valid deliveries of every JSON provider, so they reach past the shape checks.
 """
 
 from __future__ import annotations
@@ -21,13 +26,22 @@ from hypothesis import strategies as st
 from service.bounce import KINDS, REASONS
 from service.config import SourceConfig
 from service.errors import MailhookError
-from service.inbound import InboundEmail
+from service.inbound import InboundEmail, has_surrogate, new_id
 from service.ingest.nonces import NonceCache
 from service.providers import PROVIDERS
 from service.providers.base import Delivery, Provider
 from service.store.bounces import BounceEventCreate
+from service.store.messages import _message_values, _Plan
 from tests.support.bounce_deliveries import BOUNCE_CASES
-from tests.support.deliveries import CASES, FORWARDEMAIL_KEYS, MAILGUN_KEYS, Message, multipart, urlencoded
+from tests.support.deliveries import (
+    CASES,
+    FORWARDEMAIL_KEYS,
+    MAILGUN_KEYS,
+    HttpDelivery,
+    Message,
+    multipart,
+    urlencoded,
+)
 from tests.support.fakes.sns import INBOUND_TOPIC, TOPIC
 from tests.support.signing import SENDGRID_PUBLIC_KEY
 
@@ -66,7 +80,54 @@ CONTENT_TYPES = [
     "",
 ]
 
-scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=40)
+
+class HugeInt(str):
+    """An integer literal longer than ``int()`` converts (4300 digits); ``dumps`` writes it bare."""
+
+
+def dumps(value: Any) -> str:
+    """``json.dumps`` that writes ``HugeInt`` as a bare number (json.dumps cannot: it would have
+    to convert it to int first). Surrogates come out as ``\\udXXX`` escapes (ensure_ascii)."""
+    huge: list[str] = []
+
+    def mark(item: Any) -> Any:
+        if isinstance(item, HugeInt):
+            huge.append(str(item))
+            return f"@@huge{len(huge) - 1}@@"
+        if isinstance(item, list):
+            return [mark(i) for i in item]
+        if isinstance(item, dict):
+            return {k: mark(v) for k, v in item.items()}
+        return item
+
+    text = json.dumps(mark(value))
+    for index, digits in enumerate(huge):
+        text = text.replace(f'"@@huge{index}@@"', digits, 1)
+    return text
+
+
+# Lone surrogates (category Cs), alone or inside ordinary text.
+surrogate_text = st.builds(
+    lambda head, lone, tail: head + lone + tail,
+    st.text(max_size=6),
+    st.characters(categories=["Cs"]),
+    st.text(max_size=6),
+)
+huge_ints = st.sampled_from([HugeInt("7" * 4301), HugeInt("-" + "1" * 5000)])
+# JSON text for a string field decoded a second time: nested past the recursion limit (closed or
+# not), or a small document holding the other hostile classes.
+deep_json_text = st.sampled_from(["[" * 1100, "[" * 3000 + "]" * 3000, '{"a":' * 1500 + "1" + "}" * 1500])
+hostile = surrogate_text | huge_ints | deep_json_text
+nested_hostile_text = st.lists(st.tuples(surrogate_text, surrogate_text).map(list) | huge_ints, max_size=3).map(dumps)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=40)
+    | hostile
+    | nested_hostile_text
+)
 json_values = st.recursive(
     scalars,
     lambda inner: (
@@ -80,7 +141,7 @@ codecs = st.sampled_from(["utf-8", "iso-8859-1", "utf-16", "idna", "punycode", "
 charsets = st.dictionaries(
     st.sampled_from(["text", "html", "subject", "from", "to", "cc"]), codecs | st.text(max_size=10)
 )
-field_values = st.text(max_size=60) | json_values.map(json.dumps) | charsets.map(json.dumps)
+field_values = st.text(max_size=60) | json_values.map(dumps) | charsets.map(json.dumps)
 # A form that passes the shape checks of both form providers, so overlays reach the decoding code.
 VALID_FORM = {
     "headers": "From: A <a@example.com>\nSubject: s\nMessage-ID: <x@example.com>\n",
@@ -120,6 +181,13 @@ def _check_storable(email: InboundEmail) -> None:
     assert all(len(a.content_type) <= 255 and isinstance(a.data, bytes) for a in email.attachments)
     assert email.provider_event_id is None or len(email.provider_event_id) <= 255
     json.dumps([email.headers, email.auth, email.defects, email.envelope_to, [a.as_dict() for a in email.to]])
+    # What the SQLite driver does with every text value (and the Slack step with the JSON ones):
+    # encode it as UTF-8. A lone surrogate there failed the group commit (503) or the worker.
+    assert not any(has_surrogate(getattr(email, name)) for name in email.__dataclass_fields__)
+    for value in _message_values(_Plan(new_id(), email, None, []), None):
+        if isinstance(value, str):
+            value.encode("utf-8")
+    assert all(a.filename is None or not set(a.filename) & set("/\\\x00") for a in email.attachments)
 
 
 def _check_event(event: BounceEventCreate) -> None:
@@ -180,7 +248,7 @@ def test_random_bytes_are_refused_cleanly(provider: str, body: bytes, content_ty
 @FUZZ
 @given(document=documents | json_values, content_type=st.sampled_from(["application/json", "text/plain"]))
 def test_random_json_documents_are_refused_cleanly(provider: str, document: Any, content_type: str) -> None:
-    _exercise(provider, json.dumps(document).encode(), {"content-type": content_type})
+    _exercise(provider, dumps(document).encode(), {"content-type": content_type})
 
 
 @pytest.mark.parametrize("provider", ALL)
@@ -202,3 +270,54 @@ def test_mutated_valid_deliveries_are_refused_or_stored(provider: str, steps: li
     valid = CASES[provider].build(Message()) if provider in CASES else BOUNCE_CASES[provider].build()
     mutated = case.resign(valid.__class__(_mutate(valid.body, steps), valid.headers, valid.params))
     _exercise(provider, mutated.body, mutated.headers, dict(mutated.params))
+
+
+JSON_PROVIDERS = [name for name in ALL if name in BOUNCE_CASES or CASES[name].json_body]
+
+
+def _valid(provider: str) -> HttpDelivery:
+    if provider in BOUNCE_CASES:
+        return BOUNCE_CASES[provider].build()
+    return CASES[provider].build(Message(attachment=b"\x00a\xff"))
+
+
+def _paths(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every position in a JSON document (the root excluded), containers and leaves."""
+    found: list[tuple[Any, ...]] = [at] if at else []
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    for key, item in items:
+        found += _paths(item, (*at, key))
+    return found
+
+
+def _plant(document: Any, path: tuple[Any, ...], value: Any) -> None:
+    """Put ``value`` at ``path``, unless an earlier plant replaced what led there."""
+    *parents, last = path
+    try:
+        for key in parents:
+            document = document[key]
+        document[last] = value
+    except (KeyError, IndexError, TypeError):
+        pass
+
+
+@pytest.mark.parametrize("provider", JSON_PROVIDERS)
+@FUZZ
+@given(data=st.data())
+def test_hostile_values_in_valid_deliveries_are_stored_or_refused(provider: str, data: st.DataObject) -> None:
+    """A valid delivery of each JSON provider (inbound and bounce) with hostile values planted at
+    random positions: replacing any field (so double-decoded ones, ProxiedMail's
+    ``message-headers`` or an SNS ``Message``, get deep or hostile JSON text) or added as new
+    keys. Stored with repairs, or a 4xx; never an error."""
+    case = BOUNCE_CASES.get(provider) or CASES[provider]
+    valid = _valid(provider)
+    document = json.loads(valid.body)
+    plants = data.draw(
+        st.lists(st.tuples(st.sampled_from(_paths(document)), hostile | nested_hostile_text), max_size=4)
+    )
+    for path, value in plants:
+        _plant(document, path, value)
+    if isinstance(document, dict):
+        document.update(data.draw(st.dictionaries(st.text(max_size=6) | surrogate_text, hostile, max_size=2)))
+    delivery = case.resign(HttpDelivery(dumps(document).encode(), valid.headers, valid.params))
+    _exercise(provider, delivery.body, delivery.headers, dict(delivery.params))

@@ -170,6 +170,14 @@ class InboundProvider(Provider):
         repair_text(email)
         return email
 
+    def event_id(self, data: Mapping[str, Any], key: str) -> str:
+        """The provider's id for this delivery (the idempotency key): a string of 1 to 255
+        characters (the ``provider_event_id`` column), else 400 naming the field."""
+        value = require(data, key, str)
+        if not 0 < len(value) <= 255:
+            raise BadPayload(f"field '{key}' must be 1 to 255 characters", details={"field": key})
+        return value
+
     def delivery_key(
         self,
         *,
@@ -215,6 +223,30 @@ def load_json_object(body: bytes, defects: list[str] | None = None) -> dict[str,
     return data
 
 
+class LongInt:
+    """An integer literal past Python's int-string limit, kept as its digits.
+
+    Neither ``int`` nor ``str``: a field that must be a number or a string refuses it by name
+    (400), a field that is only metadata ignores it, and nothing is lost (the raw payload keeps
+    it; a re-serialised payload writes the digits through ``json_default``).
+    """
+
+    __slots__ = ("digits",)
+
+    def __init__(self, digits: str) -> None:
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"LongInt({len(self.digits)} digits)"
+
+
+def json_default(value: object) -> str:
+    """``json.dumps(default=...)`` for documents that may hold ``LongInt`` (written as digits)."""
+    if isinstance(value, LongInt):
+        return value.digits
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 class JsonPairs(list[tuple[str, Any]]):
     """A JSON object read as its ``(key, value)`` pairs, in order, repeated keys kept: a dict
     keeps only the last value of a repeated key (Mailgun's ``content-id-map`` repeats keys)."""
@@ -225,9 +257,9 @@ def parse_json(text: str | bytes, where: str, defects: list[str] | None = None, 
     what can.
 
     * Nesting deeper than the decoder's recursion limit is ``RecursionError`` in Python: 400.
-    * An integer of more digits than Python's int-string limit (4300 by default) is ``ValueError``; no
-      provider field holds such a number, so it is kept as its digits (a string: nothing lost,
-      and a field that must be a number then says so) with a ``json_integer_too_long`` defect.
+    * An integer of more digits than Python's int-string limit (4300 by default) is
+      ``ValueError``; no provider field holds such a number, so it is kept as ``LongInt`` (its
+      digits) with a ``json_integer_too_long`` defect, and a field that needs it says so.
       The retry with a ``parse_int`` hook runs only then: a hook on every integer would make
       Forward Email's byte-array attachments (one integer per byte) several times slower.
     * Lone surrogate escapes decode (``"\\ud800"``); ``InboundProvider.email`` repairs them.
@@ -236,12 +268,12 @@ def parse_json(text: str | bytes, where: str, defects: list[str] | None = None, 
     details = None if where == "body" else {"field": where}
     long_numbers: list[str] = []
 
-    def parse_int(digits: str) -> int | str:
+    def parse_int(digits: str) -> int | LongInt:
         try:
             return int(digits)
         except ValueError:  # over ``sys.get_int_max_str_digits()``
             long_numbers.append(digits)
-            return digits
+            return LongInt(digits)
 
     hook = JsonPairs if pairs else None
     try:
@@ -259,7 +291,7 @@ def parse_json(text: str | bytes, where: str, defects: list[str] | None = None, 
     except RecursionError:
         raise BadPayload(f"{label} is JSON nested too deeply", details=details) from None
     if long_numbers and defects is not None:
-        defects.append(f"json_integer_too_long: {where}: {len(long_numbers)} kept as text")
+        defects.append(f"json_integer_too_long: {where}: {len(long_numbers)} kept as digits")
     return value
 
 

@@ -46,9 +46,7 @@ class Postmark(InboundProvider):
 
     def parse(self, delivery: Delivery) -> list[InboundEmail]:
         data = self.json_body(delivery)
-        event_id = require(data, "MessageID", str)
-        if not 0 < len(event_id) <= 255:
-            raise BadPayload("field 'MessageID' must be 1 to 255 characters", details={"field": "MessageID"})
+        event_id = self.event_id(data, "MessageID")
         raw_mime, raw_headers = self._raw_email(data)
         json_headers = _headers(data)
         fields = _fields(data, header_fields(json_headers), header_fields(raw_headers))

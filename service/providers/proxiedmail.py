@@ -13,7 +13,7 @@ from typing import Any
 
 from service.errors import BadPayload
 from service.inbound import InboundEmail, from_timestamp, normalise_message_id, parse_addresses, parse_date
-from service.providers.base import Delivery, InboundProvider, optional, require
+from service.providers.base import Delivery, InboundProvider, json_default, optional, require
 from service.providers.mailgun import mailgun_spam
 
 # ``receivedAt`` is JavaScript Date.toString() text: "Mon Aug 28 2023 10:35:36 GMT+0000".
@@ -29,7 +29,7 @@ class ProxiedMail(InboundProvider):
         data = self.json_body(delivery)
         payload = require(data, "payload", dict)
         recipient = optional(data, "recipient", dict) or {}
-        event_id = require(data, "id", str)
+        event_id = self.event_id(data, "id")
         envelope_to = recipient.get("address") or _text(payload, "recipient")
         headers = self._headers(payload)
         message_id = normalise_message_id(_text(payload, "Message-Id") or _header(headers, "message-id"))
@@ -107,7 +107,7 @@ def _without_secrets(data: dict[str, Any]) -> bytes:
     if isinstance(user, dict) and "token" in user:
         cleaned["user"] = {k: v for k, v in user.items() if k != "token"}
     try:
-        text = json.dumps(cleaned, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(cleaned, ensure_ascii=False, separators=(",", ":"), default=json_default)
     except RecursionError:  # decoded within the limit, but this stack is deeper than the decoder's
         raise BadPayload("body is JSON nested too deeply") from None
     return text.encode("utf-8", "backslashreplace")
