@@ -409,3 +409,17 @@ def test_random_trees_never_raise(tree: dict[str, Any], message: RoutableMessage
     assert condition.matches(message) in (True, False)
     route_table = RouteTable.from_list([{"name": "r", "when": tree, "pipeline": "p"}])
     assert len(route_table.select(message)) == int(condition.matches(message))
+
+
+def test_spam_verdict_bcc_and_stripped_text_are_routable() -> None:
+    flagged = msg(spam=(("flag", "Yes"), ("score", "7.9")), bcc=("audit@example.org",), stripped_text="Thanks!")
+    assert hit(flagged, field="spam", name="flag", op="is", value="yes")
+    assert not hit(BASE, field="spam", name="flag", op="is", value="yes")
+    assert hit(flagged, field="spam", name="Score", op="matches", value=r"^[5-9]\.")
+    assert hit(flagged, field="bcc", op="is", value="audit@example.org")
+    assert hit(flagged, field="stripped_text", op="is", value="thanks!")
+
+
+def test_spam_needs_a_name_saying_which_verdict() -> None:
+    with pytest.raises(ValidationError, match="needs `name` \\(the verdict"):
+        Condition.model_validate({"field": "spam", "op": "is", "value": "yes"})

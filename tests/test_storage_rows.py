@@ -10,11 +10,16 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy.dialects import sqlite
+from sqlmodel import SQLModel
 
 from service.config import parse_config
 from service.inbound import Address, InboundEmail, new_id, parse_date
 from service.providers import Delivery, get_provider
+from service.settings import Settings
+from service.store.db import make_engine
 from service.store.fastinsert import FastInsert, json_name_address_list, json_string_pairs, json_text, sqlite_datetime
 from service.store.messages import MESSAGE_COLUMNS, _message_row, _message_values, _Plan
 from service.store.models import Message
@@ -125,3 +130,9 @@ def test_parse_date_drops_dates_past_the_end_of_time_in_utc() -> None:
     # 23:59 at -01:00 on 31 Dec 9999 is in year 10000 in UTC: storing it would fail the whole batch.
     assert parse_date("Fri, 31 Dec 9999 23:59:59 -0100") is None
     assert parse_date("Fri, 31 Dec 9999 23:59:59 +0100") == datetime(9999, 12, 31, 22, 59, 59, tzinfo=UTC)
+
+
+def test_migrations_create_exactly_the_tables_the_models_declare(settings: Settings) -> None:
+    # A new column (bcc, spam, stripped_text) in models.py needs its alembic revision too.
+    with make_engine(settings).connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
