@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from email.utils import getaddresses, parsedate_to_datetime
+from itertools import chain
 from typing import Any
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -159,6 +160,11 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 #: receiver to decide what a safe name is; these end lines and strings in every consumer).
 _UNSAFE_IN_NAME = re.compile("[\x00-\x1f\x7f-\x9f]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
+#: The usual name, stored as given: no separator, control character, drive prefix or surrounding
+#: blank, not only dots, at most 255 characters.
+_PLAIN_NAME = re.compile(
+    r"(?![A-Za-z]:)(?!\.*$)[^\x00-\x1f\x7f-\x9f/\\\s]([^\x00-\x1f\x7f-\x9f/\\]{0,253}[^\x00-\x1f\x7f-\x9f/\\\s])?"
+)
 _MAX_FILENAME_CHARS = 255
 
 
@@ -216,19 +222,48 @@ def repair_text(email: InboundEmail) -> list[str]:
     group commit (a poison delivery answered 503 as if the store were down) and, where it got
     into a JSON column, the worker's Slack post raised ``UnicodeEncodeError``. Replacing the
     code point keeps everything else; the raw payload still holds the original escape.
+
+    Runs for every delivery, so the common case (no surrogate anywhere) is one flat pass over
+    the email's strings, answered by ``str.isascii`` for nearly all of them.
     """
+    texts = _texts(email)
+    if all(map(str.isascii, texts)) or not any(map(_SURROGATE.search, texts)):
+        return []
     repaired: list[str] = []
-    for item in fields(email):
-        value = getattr(email, item.name)
-        if isinstance(value, bytes | datetime) or value is None:
-            continue
+    for name in _TEXT_FIELDS:
+        value = getattr(email, name)
         clean = scrub(value)
         if clean is not value:
-            setattr(email, item.name, clean)
-            repaired.append(item.name)
+            setattr(email, name, clean)
+            repaired.append(name)
     if repaired:
         email.defects.append("lone_surrogate: replaced in " + ", ".join(repaired))
     return repaired
+
+
+def _texts(email: InboundEmail) -> list[str]:
+    """Every string an email holds (not its bytes), in one flat list; no string is copied."""
+    texts = [value for name in _SCALAR_TEXT_FIELDS if (value := getattr(email, name)) is not None]
+    texts += email.envelope_to
+    texts += email.defects
+    texts += chain.from_iterable(email.headers)
+    for address in chain(email.to, email.cc, email.reply_to, email.bcc):
+        texts.append(address.address)
+        if address.name is not None:
+            texts.append(address.name)
+    if email.header_from is not None:
+        texts += (email.header_from.address, email.header_from.name or "")
+    for attachment in email.attachments:
+        texts += (
+            attachment.content_type,
+            attachment.disposition,
+            attachment.filename or "",
+            attachment.content_id or "",
+        )
+    for verdicts in (email.auth, email.spam):
+        texts += verdicts
+        texts += verdicts.values()
+    return texts
 
 
 def safe_filename(name: str | None) -> str | None:
@@ -240,8 +275,8 @@ def safe_filename(name: str | None) -> str | None:
     mean something to a file system (empty, ``.``, ``..``, dots only, a drive prefix) become
     ``None``, i.e. "no name". Long names keep their extension within 255 characters.
     """
-    if name is None:
-        return None
+    if name is None or _PLAIN_NAME.fullmatch(name):
+        return name
     last = re.split(r"[\\/]", scrub(name))[-1]
     cleaned = _DRIVE.sub("", _UNSAFE_IN_NAME.sub("", last)).strip()
     if not cleaned.strip("."):
@@ -251,3 +286,13 @@ def safe_filename(name: str | None) -> str | None:
         keep = dot + extension if dot and len(extension) <= 16 else ""
         cleaned = (stem if keep else cleaned)[: _MAX_FILENAME_CHARS - len(keep)] + keep
     return cleaned
+
+
+#: ``InboundEmail`` fields that hold text (directly or inside lists, dicts, addresses).
+_TEXT_FIELDS = tuple(
+    f.name for f in fields(InboundEmail) if f.name not in ("raw_payload", "raw_mime", "received_at", "date")
+)
+_SCALAR_TEXT_FIELDS = (
+    "provider", "source", "idempotency_key", "raw_content_type", "provider_event_id", "envelope_from",
+    "subject", "message_id", "text", "html", "stripped_text",
+)  # fmt: skip

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from service.db import make_engine
+from service.inbound import _TEXT_FIELDS, Address, InboundAttachment, InboundEmail, has_surrogate, repair_text
 from service.models import MessageStatus
 from service.providers import PROVIDERS
 from service.settings import Settings
@@ -181,3 +182,28 @@ async def test_row_stored_with_surrogates_before_the_repair_is_processed(
     [message] = stored_messages(settings)
     assert message.status == MessageStatus.processed
     assert "hook\ufffd@in.example.com" in slack.posts[0]["text"]
+
+
+def _with_surrogate(name: str, value: Any) -> Any:
+    lone = "x\ud800"
+    if name == "header_from":
+        return Address(lone, "a@example.org")
+    if isinstance(value, str) or value is None:
+        return lone
+    if name in ("to", "cc", "reply_to", "bcc"):
+        return [Address(None, lone)]
+    if name == "headers":
+        return [("X-Test", lone)]
+    if name == "attachments":
+        return [InboundAttachment("a.txt", "text/plain", b"", content_id=lone)]
+    if isinstance(value, dict):
+        return {"k": lone}
+    return [lone]
+
+
+@pytest.mark.parametrize("name", _TEXT_FIELDS)
+def test_repair_text_reaches_every_text_field(name: str) -> None:
+    email = InboundEmail(provider="p", source="s", idempotency_key="k", raw_payload=b"")
+    setattr(email, name, _with_surrogate(name, getattr(email, name)))
+    assert repair_text(email) == [name]
+    assert not has_surrogate(getattr(email, name))

@@ -284,8 +284,13 @@ def first_header(headers: list[tuple[str, str]], name: str) -> str | None:
 def header_verdicts(headers: list[tuple[str, str]], names: Mapping[str, str]) -> dict[str, str]:
     """``{key: first value of header names[key]}`` for those present: a provider's spam verdict
     headers (``X-Mailgun-Sflag``, SpamAssassin's ``X-Spam-Status``), values kept as given."""
-    found = {key: first_header(headers, name) for key, name in names.items()}
-    return {key: value.strip()[:_MAX_VERDICT] for key, value in found.items() if value and value.strip()}
+    wanted = {name: key for key, name in names.items()}
+    found: dict[str, str] = {}
+    for name, value in headers:  # one pass, first value of each wins
+        key = wanted.get(name.lower())
+        if key is not None and key not in found and value.strip():
+            found[key] = value.strip()[:_MAX_VERDICT]
+    return found
 
 
 def header_fields(headers: list[tuple[str, str]]) -> HeaderFields:

@@ -31,6 +31,8 @@ from service.providers.forms import (
     mime_headers_and_defects,
 )
 
+_NONE = HeaderFields(header_from=None, to=[], cc=[], reply_to=[], subject=None, message_id=None, date=None)
+
 
 class Postmark(InboundProvider):
     """Postmark inbound message webhooks."""
@@ -49,7 +51,7 @@ class Postmark(InboundProvider):
         event_id = self.event_id(data, "MessageID")
         raw_mime, raw_headers = self._raw_email(data)
         json_headers = _headers(data)
-        fields = _fields(data, header_fields(json_headers), header_fields(raw_headers))
+        fields = _fields(data, header_fields(json_headers), header_fields(raw_headers) if raw_headers else _NONE)
         # The raw message's header list is the complete one; verdicts are read from both lists.
         headers, both = raw_headers or json_headers, json_headers + raw_headers
         to = fields["to"]
