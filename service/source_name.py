@@ -12,5 +12,5 @@ SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 def check_source_name(value: str) -> str:
     """Pydantic validator body: ``value`` unchanged, or ``ValueError`` saying what is allowed."""
     if not SOURCE_NAME.match(value):
-        raise ValueError("must be 1-63 lower-case letters, digits, '-' or '_' (used in URLs)")
+        raise ValueError("must be lower-case letters, digits, '-' or '_', 1 to 63 of them (used in URLs)")
     return value

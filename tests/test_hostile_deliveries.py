@@ -18,11 +18,11 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from service.db import make_engine
 from service.inbound import _TEXT_FIELDS, Address, InboundAttachment, InboundEmail, has_surrogate, repair_text
-from service.models import MessageStatus
 from service.providers import PROVIDERS
 from service.settings import Settings
+from service.store.db import make_engine
+from service.store.models import MessageStatus
 from tests.support.deliveries import (
     CASES,
     SOURCES_YAML,
