@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from email.utils import getaddresses, parsedate_to_datetime
-from itertools import chain
+from itertools import chain, repeat
 from typing import Any
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -168,46 +168,47 @@ _PLAIN_NAME = re.compile(
 _MAX_FILENAME_CHARS = 255
 
 
-def has_surrogate(value: Any) -> bool:
-    """Whether ``value`` (text, or lists/dicts/addresses of it) holds a surrogate code point.
-    Allocates nothing: ASCII text, nearly all of it, is answered by a flag (``str.isascii``)."""
+def _unstorable_text(text: str) -> bool:
+    """Text no store takes as it is: a lone surrogate (no UTF-8 encoder accepts it) or NUL
+    (PostgreSQL text refuses it; ``json.dumps`` and SQLite do not, so it passed every test)."""
+    return "\x00" in text or (not text.isascii() and _SURROGATE.search(text) is not None)
+
+
+def has_unstorable(value: Any) -> bool:
+    """Whether ``value`` (text, or lists/dicts/addresses of it) holds unstorable text.
+    Allocates nothing: ASCII text, nearly all of it, is answered by a flag and a ``find``."""
     if isinstance(value, str):
-        return not value.isascii() and _SURROGATE.search(value) is not None
+        return _unstorable_text(value)
     if isinstance(value, list | tuple):
-        return any(map(has_surrogate, value))
+        return any(map(has_unstorable, value))
     if isinstance(value, dict):
-        return any(has_surrogate(k) or has_surrogate(v) for k, v in value.items())
+        return any(has_unstorable(k) or has_unstorable(v) for k, v in value.items())
     if isinstance(value, Address | InboundAttachment):
-        return any(has_surrogate(getattr(value, f.name)) for f in fields(value) if f.name != "data")
+        return any(has_unstorable(getattr(value, f.name)) for f in fields(value) if f.name != "data")
     return False
 
 
 def scrub(value: Any) -> Any:
-    """``value`` (text, or JSON-shaped lists/dicts of it) with lone surrogates replaced by
-    U+FFFD; the very same object when there was nothing to replace."""
-    if not has_surrogate(value):
+    """``value`` (text, or JSON-shaped lists/dicts of it) with lone surrogates and NUL replaced
+    by U+FFFD; the very same object when there was nothing to replace."""
+    if not has_unstorable(value):
         return value
     if isinstance(value, str):
         return _repair(value)
     if isinstance(value, list | tuple):
         items = [scrub(item) for item in value]
-        changed = any(new is not old for new, old in zip(items, value, strict=True))
-        return type(value)(items) if changed else value
+        return type(value)(items)
     if isinstance(value, dict):
-        pairs = [(scrub(k), scrub(v)) for k, v in value.items()]
-        changed = any(nk is not k or nv is not v for (nk, nv), (k, v) in zip(pairs, value.items(), strict=True))
-        return dict(pairs) if changed else value
+        return {scrub(k): scrub(v) for k, v in value.items()}
     if isinstance(value, Address | InboundAttachment):
-        found = {f.name: scrub(getattr(value, f.name)) for f in fields(value) if f.name != "data"}
-        if all(found[name] is getattr(value, name) for name in found):
-            return value
-        return replace(value, **found)
+        return replace(value, **{f.name: scrub(getattr(value, f.name)) for f in fields(value) if f.name != "data"})
     return value
 
 
 def _repair(text: str) -> str:
     """Surrogates from ``surrogateescape`` decoding (8-bit header bytes read by the stdlib) are
-    the original bytes: read them as UTF-8. Any other (a JSON ``\\ud800``) becomes U+FFFD."""
+    the original bytes: read them as UTF-8. Any other (a JSON ``\\ud800``) and NUL become U+FFFD."""
+    text = text.replace("\x00", "\ufffd")
     try:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     except UnicodeEncodeError:
@@ -215,19 +216,22 @@ def _repair(text: str) -> str:
 
 
 def repair_text(email: InboundEmail) -> list[str]:
-    """Replace lone surrogates in every text field of ``email`` (in place) and record which
-    fields held them as one ``lone_surrogate`` defect. Returns the field names.
+    """Replace lone surrogates and NUL in every text field of ``email`` (in place) and record
+    which fields held them as one ``unstorable_text`` defect. Returns the field names.
 
-    A lone surrogate is valid JSON (``"\\ud800"``) but not text: storing it failed the whole
-    group commit (a poison delivery answered 503 as if the store were down) and, where it got
-    into a JSON column, the worker's Slack post raised ``UnicodeEncodeError``. Replacing the
-    code point keeps everything else; the raw payload still holds the original escape.
+    A lone surrogate is valid JSON (``"\\ud800"``) but not text, and PostgreSQL refuses NUL
+    (``"\\u0000"``): storing either failed the whole group commit (a poison delivery answered
+    503 as if the store were down) and, where a surrogate got into a JSON column, the worker's
+    Slack post raised ``UnicodeEncodeError``. Replacing the code point keeps everything else;
+    the raw payload still holds the original escape.
 
-    Runs for every delivery, so the common case (no surrogate anywhere) is one flat pass over
-    the email's strings, answered by ``str.isascii`` for nearly all of them.
+    Runs for every delivery, so the common case (nothing to repair) is two flat passes in C over
+    the email's strings (``str.isascii``, then a search for NUL).
     """
     texts = _texts(email)
-    if all(map(str.isascii, texts)) or not any(map(_SURROGATE.search, texts)):
+    if (all(map(str.isascii, texts)) or not any(map(_SURROGATE.search, texts))) and not any(
+        map(str.__contains__, texts, repeat("\x00"))
+    ):
         return []
     repaired: list[str] = []
     for name in _TEXT_FIELDS:
@@ -237,7 +241,7 @@ def repair_text(email: InboundEmail) -> list[str]:
             setattr(email, name, clean)
             repaired.append(name)
     if repaired:
-        email.defects.append("lone_surrogate: replaced in " + ", ".join(repaired))
+        email.defects.append("unstorable_text: replaced in " + ", ".join(repaired))
     return repaired
 
 
@@ -277,8 +281,8 @@ def safe_filename(name: str | None) -> str | None:
     """
     if name is None or _PLAIN_NAME.fullmatch(name):
         return name
-    last = re.split(r"[\\/]", scrub(name))[-1]
-    cleaned = _DRIVE.sub("", _UNSAFE_IN_NAME.sub("", last)).strip()
+    last = re.split(r"[\\/]", scrub(_UNSAFE_IN_NAME.sub("", name)))[-1]
+    cleaned = _DRIVE.sub("", last).strip()
     if not cleaned.strip("."):
         return None
     if len(cleaned) > _MAX_FILENAME_CHARS:

@@ -1,7 +1,7 @@
 """Inputs that got a 5xx or left a message stuck (issue 9), one decision per class:
 
-* a lone surrogate escape (``"\\ud800"``) in any JSON string: stored, the code point replaced by
-  U+FFFD, a ``lone_surrogate`` defect naming the fields; the worker posts it to Slack;
+* a lone surrogate escape (``"\\ud800"``) or NUL in any JSON string: stored, the character
+  replaced by U+FFFD, an ``unstorable_text`` defect naming the fields; the worker posts it to Slack;
 * an integer longer than Python's int-string limit: stored, kept as its digits, a
   ``json_integer_too_long`` defect (a field that must be a number then says so);
 * JSON nested too deeply inside a string decoded a second time: 400 naming the field;
@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from service.inbound import _TEXT_FIELDS, Address, InboundAttachment, InboundEmail, has_surrogate, repair_text
+from service.inbound import _TEXT_FIELDS, Address, InboundAttachment, InboundEmail, has_unstorable, repair_text
 from service.providers import PROVIDERS
 from service.settings import Settings
 from service.store.db import make_engine
@@ -69,7 +69,7 @@ async def test_lone_surrogates_are_replaced_and_recorded(
     assert message.subject == "Your code is 246810 \ufffd\ufffd!"
     assert message.from_address == "alice\ufffd@example.org"
     # Named by field: Forward Email's subject and From come from its ``raw``, repaired as a whole.
-    noted = " ".join(d for d in message.defects if d.startswith("lone_surrogate: replaced in "))
+    noted = " ".join(d for d in message.defects if d.startswith("unstorable_text: replaced in "))
     assert ("raw" in noted) if provider == "forwardemail" else ("subject" in noted and "header_from" in noted)
 
 
@@ -184,8 +184,7 @@ async def test_row_stored_with_surrogates_before_the_repair_is_processed(
     assert "hook\ufffd@in.example.com" in slack.posts[0]["text"]
 
 
-def _with_surrogate(name: str, value: Any) -> Any:
-    lone = "x\ud800"
+def _with_surrogate(name: str, value: Any, lone: str) -> Any:
     if name == "header_from":
         return Address(lone, "a@example.org")
     if isinstance(value, str) or value is None:
@@ -201,9 +200,10 @@ def _with_surrogate(name: str, value: Any) -> Any:
     return [lone]
 
 
+@pytest.mark.parametrize("lone", ["x\ud800", "x\x00"])
 @pytest.mark.parametrize("name", _TEXT_FIELDS)
-def test_repair_text_reaches_every_text_field(name: str) -> None:
+def test_repair_text_reaches_every_text_field(name: str, lone: str) -> None:
     email = InboundEmail(provider="p", source="s", idempotency_key="k", raw_payload=b"")
-    setattr(email, name, _with_surrogate(name, getattr(email, name)))
+    setattr(email, name, _with_surrogate(name, getattr(email, name), lone))
     assert repair_text(email) == [name]
-    assert not has_surrogate(getattr(email, name))
+    assert not has_unstorable(getattr(email, name))

@@ -107,3 +107,21 @@ async def test_pipeline_runs_to_slack_on_postgres(
     assert len(slack.posts) == 1 and "731904" in slack.posts[0]["text"]
     with Session(make_engine(pg_settings)) as session:
         assert [m.status for m in session.exec(select(Message))] == ["processed"]
+
+
+@pytest.mark.parametrize("escape", [b"\\u0000", b"\\ud800"])
+async def test_nul_and_lone_surrogates_are_stored_repaired_on_postgres(
+    pg_settings: Settings, write_config: Callable[..., Path], escape: bytes
+) -> None:
+    # PostgreSQL refuses NUL in text where SQLite takes it: unrepaired, such a delivery failed
+    # its group commit and was answered 503 (a poison delivery that looks like an outage).
+    write_config()
+    body = fixture_bytes("improvmx/otp.json").replace(b'"subject": "', b'"subject": "' + escape, 1)
+    assert body != fixture_bytes("improvmx/otp.json")
+    with serve_in_thread(create_app(pg_settings)) as base:
+        response = httpx.post(f"{base}/hooks/improvmx/{IMPROVMX_SECRET}", content=body)
+    assert response.status_code == 200, response.text
+    with Session(make_engine(pg_settings)) as session:
+        [message] = session.exec(select(Message))
+    assert message.subject is not None and message.subject.startswith("\ufffd")
+    assert any(d.startswith("unstorable_text: replaced in subject") for d in message.defects)

@@ -6,8 +6,8 @@ comes in, an adapter may only refuse with a ``MailhookError`` that maps to 400/4
 emails for inbound providers, bounce events (within the model's taxonomy) for bounce providers.
 
 The JSON values include the classes an outside fuzz run found with 5xx answers (issue 9): lone
-surrogate escapes, integers past Python's int-string limit, and JSON nested past the decoder's
-recursion limit inside strings that a provider decodes a second time; ``test_hostile_values_*``
+surrogate escapes (and NUL, which PostgreSQL refuses), integers past Python's int-string limit,
+and JSON nested past the decoder's recursion limit inside strings decoded a second time; ``test_hostile_values_*``
 plants them into valid deliveries of every JSON provider, so they reach past the shape checks.
 """
 
@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from service.bounce import KINDS, REASONS
 from service.config import SourceConfig
 from service.errors import MailhookError
-from service.inbound import InboundEmail, has_surrogate, new_id
+from service.inbound import InboundEmail, has_unstorable, new_id
 from service.ingest.nonces import NonceCache
 from service.providers import PROVIDERS
 from service.providers.base import Delivery, Provider
@@ -106,11 +106,11 @@ def dumps(value: Any) -> str:
     return text
 
 
-# Lone surrogates (category Cs), alone or inside ordinary text.
+# Lone surrogates (category Cs) inside ordinary text; NUL too, which PostgreSQL text refuses.
 surrogate_text = st.builds(
     lambda head, lone, tail: head + lone + tail,
     st.text(max_size=6),
-    st.characters(categories=["Cs"]),
+    st.characters(categories=["Cs"]) | st.just("\x00"),
     st.text(max_size=6),
 )
 huge_ints = st.sampled_from([HugeInt("7" * 4301), HugeInt("-" + "1" * 5000)])
@@ -183,7 +183,7 @@ def _check_storable(email: InboundEmail) -> None:
     json.dumps([email.headers, email.auth, email.defects, email.envelope_to, [a.as_dict() for a in email.to]])
     # What the SQLite driver does with every text value (and the Slack step with the JSON ones):
     # encode it as UTF-8. A lone surrogate there failed the group commit (503) or the worker.
-    assert not any(has_surrogate(getattr(email, name)) for name in email.__dataclass_fields__)
+    assert not any(has_unstorable(getattr(email, name)) for name in email.__dataclass_fields__)
     for value in _message_values(_Plan(new_id(), email, None, []), None):
         if isinstance(value, str):
             value.encode("utf-8")

@@ -156,7 +156,7 @@ class InboundProvider(Provider):
         try:
             return text.encode()
         except UnicodeEncodeError:
-            self.defects.append(f"lone_surrogate: replaced in {where}")
+            self.defects.append(f"unstorable_text: replaced in {where}")
             return str(scrub(text)).encode("utf-8", "replace")
 
     def email(self, delivery: Delivery, key: str, **fields: Any) -> InboundEmail:
