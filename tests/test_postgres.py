@@ -125,3 +125,18 @@ async def test_nul_and_lone_surrogates_are_stored_repaired_on_postgres(
         [message] = session.exec(select(Message))
     assert message.subject is not None and message.subject.startswith("\ufffd")
     assert any(d.startswith("unstorable_text: replaced in subject") for d in message.defects)
+
+
+async def test_raw_mime_body_with_nul_is_hydrated_on_postgres(
+    pg_settings: Settings, run_worker: Callable[..., Any]
+) -> None:
+    # The worker fills text from the raw message; a NUL in the body failed that UPDATE.
+    pg_settings.config.write_text(f"sources: [{{name: raw, provider: raw, secrets: ['{IMPROVMX_SECRET}']}}]\n")
+    mime = b"From: a@example.org\r\nTo: b@example.net\r\nSubject: nul\r\n\r\ncode\x00 246810\r\n"
+    with serve_in_thread(create_app(pg_settings)) as base:
+        response = httpx.post(f"{base}/hooks/raw/{IMPROVMX_SECRET}", content=mime, params={"to": "b@example.net"})
+        assert response.status_code == 200, response.text
+    await run_worker(database_url=pg_settings.database_url)
+    with Session(make_engine(pg_settings)) as session:
+        [message] = session.exec(select(Message))
+    assert message.status == "processed" and message.text == "code\ufffd 246810\r\n"

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, update
 
+from service.inbound import scrub
 from service.store.blobs import BlobStore
 from service.store.models import Attachment, Message, utcnow
 from workers.pipeline.engine import JobRun
@@ -49,8 +50,9 @@ async def hydrate(job: JobRun) -> None:
         rows = await asyncio.to_thread(_attachment_rows, job.deps.blobs, message.id, items)
         job.attachments = [Attachment(**row) for row in rows]
     values = {
-        "text": parsed.get("text"),
-        "html": parsed.get("html"),
+        # A body may hold NUL (decoded from 8-bit or binary parts): PostgreSQL text refuses it.
+        "text": scrub(parsed.get("text")),
+        "html": scrub(parsed.get("html")),
         "defects": _merged(message.defects, parsed.get("defects", [])),
         "parsed_at": utcnow(),
     }
