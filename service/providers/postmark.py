@@ -31,8 +31,6 @@ from service.providers.forms import (
     mime_headers_and_defects,
 )
 
-_NONE = HeaderFields(header_from=None, to=[], cc=[], reply_to=[], subject=None, message_id=None, date=None)
-
 
 class Postmark(InboundProvider):
     """Postmark inbound message webhooks."""
@@ -51,7 +49,7 @@ class Postmark(InboundProvider):
         event_id = self.event_id(data, "MessageID")
         raw_mime, raw_headers = self._raw_email(data)
         json_headers = _headers(data)
-        fields = _fields(data, header_fields(json_headers), header_fields(raw_headers) if raw_headers else _NONE)
+        fields = _fields(data, header_fields(json_headers), header_fields(raw_headers) if raw_headers else _no_fields())
         # The raw message's header list is the complete one; verdicts are read from both lists.
         headers, both = raw_headers or json_headers, json_headers + raw_headers
         to = fields["to"]
@@ -89,6 +87,11 @@ class Postmark(InboundProvider):
             self.defects.append("RawEmail: not a MIME message; used the JSON fields")
             return None, []
         return raw_mime, headers
+
+
+def _no_fields() -> HeaderFields:
+    """What an absent ``RawEmail`` contributes (fresh lists: an email may extend its own)."""
+    return HeaderFields(header_from=None, to=[], cc=[], reply_to=[], subject=None, message_id=None, date=None)
 
 
 def _fields(data: dict[str, Any], from_headers: HeaderFields, from_raw: HeaderFields) -> HeaderFields:
