@@ -144,9 +144,7 @@ class BounceLogAccount(_Strict):
     @field_validator("name")
     @classmethod
     def _valid_name(cls, value: str) -> str:
-        if not _SOURCE_NAME.match(value):
-            raise ValueError("must be lower-case letters, digits, '-' or '_' (it names the bounce source)")
-        return value
+        return check_source_name(value, "it names the bounce source")
 
     @field_validator("base_url")
     @classmethod

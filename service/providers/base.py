@@ -18,7 +18,6 @@ without anything being stored.
 from __future__ import annotations
 
 import hashlib
-import json
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -32,6 +31,7 @@ from service.config import SourceConfig
 from service.errors import BadPayload
 from service.inbound import InboundEmail, idempotency_key, repair_text, scrub
 from service.ingest.nonces import NonceCache
+from service.providers.json_reader import parse_json
 from service.settings import Settings
 from service.store.bounces import BounceEventCreate
 
@@ -95,6 +95,11 @@ class Provider(ABC):
     #: The status that tells this provider "delivered". Forward Email accepts exactly 200.
     success_status: ClassVar[int] = 200
 
+    def __init__(self) -> None:
+        #: What was repaired while reading this delivery (inbound providers keep them as the
+        #: emails' defects). An instance serves one delivery: ``get_provider`` makes one per request.
+        self.defects: list[str] = []
+
     @classmethod
     def check_source(cls, source: SourceConfig) -> None:
         """Raise ``ValueError`` when a configured source lacks what this provider needs (called
@@ -126,13 +131,9 @@ class Provider(ABC):
 class InboundProvider(Provider):
     """Base for inbound-mail adapters; subclasses set ``name`` and implement ``parse``.
 
-    An instance serves one delivery (``get_provider`` makes a new one per request), so what the
-    base repaired while reading it (``defects``) is carried into every email ``email()`` builds.
+    What the base repaired while reading the delivery (``defects``) is carried into every email
+    ``email()`` builds.
     """
-
-    def __init__(self) -> None:
-        #: What was repaired while reading this delivery (kept as the emails' defects).
-        self.defects: list[str] = []
 
     @abstractmethod
     def parse(self, delivery: Delivery) -> list[InboundEmail]:
@@ -221,78 +222,6 @@ def load_json_object(body: bytes, defects: list[str] | None = None) -> dict[str,
     if not isinstance(data, dict):
         raise BadPayload(f"expected a JSON object, got {type(data).__name__}")
     return data
-
-
-class LongInt:
-    """An integer literal past Python's int-string limit, kept as its digits.
-
-    Neither ``int`` nor ``str``: a field that must be a number or a string refuses it by name
-    (400), a field that is only metadata ignores it, and nothing is lost (the raw payload keeps
-    it; a re-serialised payload writes the digits through ``json_default``).
-    """
-
-    __slots__ = ("digits",)
-
-    def __init__(self, digits: str) -> None:
-        self.digits = digits
-
-    def __repr__(self) -> str:
-        return f"LongInt({len(self.digits)} digits)"
-
-
-def json_default(value: object) -> str:
-    """``json.dumps(default=...)`` for documents that may hold ``LongInt`` (written as digits)."""
-    if isinstance(value, LongInt):
-        return value.digits
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-class JsonPairs(list[tuple[str, Any]]):
-    """A JSON object read as its ``(key, value)`` pairs, in order, repeated keys kept: a dict
-    keeps only the last value of a repeated key (Mailgun's ``content-id-map`` repeats keys)."""
-
-
-def parse_json(text: str | bytes, where: str, defects: list[str] | None = None, *, pairs: bool = False) -> Any:
-    """Decode JSON from a provider: 400 naming ``where`` for what cannot be read, repairs for
-    what can.
-
-    * Nesting deeper than the decoder's recursion limit is ``RecursionError`` in Python: 400.
-    * An integer of more digits than Python's int-string limit (4300 by default) is
-      ``ValueError``; no provider field holds such a number, so it is kept as ``LongInt`` (its
-      digits) with a ``json_integer_too_long`` defect, and a field that needs it says so.
-      The retry with a ``parse_int`` hook runs only then: a hook on every integer would make
-      Forward Email's byte-array attachments (one integer per byte) several times slower.
-    * Lone surrogate escapes decode (``"\\ud800"``); ``InboundProvider.email`` repairs them.
-    """
-    label = "body" if where == "body" else f"field '{where}'"
-    details = None if where == "body" else {"field": where}
-    long_numbers: list[str] = []
-
-    def parse_int(digits: str) -> int | LongInt:
-        try:
-            return int(digits)
-        except ValueError:  # over ``sys.get_int_max_str_digits()``
-            long_numbers.append(digits)
-            return LongInt(digits)
-
-    hook = JsonPairs if pairs else None
-    try:
-        try:
-            value = json.loads(text, object_pairs_hook=hook)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise
-        except ValueError:  # the int-string limit (a JSONDecodeError is a ValueError too)
-            value = json.loads(text, object_pairs_hook=hook, parse_int=parse_int)
-    except UnicodeDecodeError:
-        raise BadPayload(f"{label} is not valid UTF-8 JSON", details=details) from None
-    except json.JSONDecodeError as exc:
-        message = f"{label} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        raise BadPayload(message, details=details) from None
-    except RecursionError:
-        raise BadPayload(f"{label} is JSON nested too deeply", details=details) from None
-    if long_numbers and defects is not None:
-        defects.append(f"json_integer_too_long: {where}: {len(long_numbers)} kept as digits")
-    return value
 
 
 def require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str = "") -> Any:

@@ -18,7 +18,7 @@ from datetime import datetime
 from service.errors import BadPayload, Unauthorized
 from service.inbound import InboundAttachment, InboundEmail, from_timestamp, normalise_message_id
 from service.ingest.nonces import NonceCache
-from service.providers.base import Delivery, InboundProvider, JsonPairs
+from service.providers.base import Delivery, InboundProvider
 from service.providers.forms import (
     Form,
     addresses,
@@ -29,6 +29,7 @@ from service.providers.forms import (
     mime_headers,
     parse_form,
 )
+from service.providers.json_reader import JsonPairs
 
 #: How far ``timestamp`` may be from our clock; tokens are remembered for the whole span.
 WINDOW_S = 15 * 60

@@ -40,6 +40,7 @@ class MailgunEvents(BounceProvider):
     name = "mailgun-events"
 
     def __init__(self) -> None:
+        super().__init__()
         self._parsed: tuple[Delivery, dict[str, Any]] | None = None
 
     def _data(self, delivery: Delivery) -> dict[str, Any]:

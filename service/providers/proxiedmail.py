@@ -13,7 +13,8 @@ from typing import Any
 
 from service.errors import BadPayload
 from service.inbound import InboundEmail, from_timestamp, normalise_message_id, parse_addresses, parse_date
-from service.providers.base import Delivery, InboundProvider, json_default, optional, require
+from service.providers.base import Delivery, InboundProvider, optional, require
+from service.providers.json_reader import json_default
 from service.providers.mailgun import mailgun_spam
 
 # ``receivedAt`` is JavaScript Date.toString() text: "Mon Aug 28 2023 10:35:36 GMT+0000".

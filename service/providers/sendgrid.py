@@ -18,7 +18,7 @@ from typing import Any
 
 from service.errors import BadPayload
 from service.inbound import InboundAttachment, InboundEmail
-from service.providers.base import Delivery, InboundProvider, JsonPairs
+from service.providers.base import Delivery, InboundProvider
 from service.providers.forms import (
     MULTIPART,
     Form,
@@ -30,6 +30,7 @@ from service.providers.forms import (
     mime_headers,
     parse_form,
 )
+from service.providers.json_reader import JsonPairs
 
 # ``dkim`` reads like "{@example.com : pass}" or "{@a.com : pass, @b.com : fail}".
 _DKIM_VERDICT = re.compile(r":\s*([A-Za-z]+)")

@@ -20,9 +20,10 @@ import json
 from typing import Any
 
 from service.errors import BadPayload
-from service.inbound import InboundEmail, idempotency_key
+from service.inbound import InboundEmail
 from service.providers.base import Delivery, Handshake, InboundProvider, ProviderServices
 from service.providers.forms import header_fields, mime_headers_and_defects
+from service.providers.json_reader import json_default
 from service.providers.sns import SnsProvider, decode_message, parse_iso
 
 _VERDICTS = {"spf": "spfVerdict", "dkim": "dkimVerdict", "dmarc": "dmarcVerdict", "spam": "spamVerdict"}
@@ -46,23 +47,23 @@ class SesInbound(SnsProvider, InboundProvider):
 
     def parse(self, delivery: Delivery) -> list[InboundEmail]:
         envelope = self.sns(delivery)
-        message = decode_message(envelope)
+        message = decode_message(envelope, self.defects)
         if envelope.type != "Notification" or message is None or message.get("notificationType") != "Received":
             return []
         mail, receipt = _object(message, "mail"), _object(message, "receipt")
-        raw = _content(message, receipt)
+        raw = self._content(message, receipt)
         headers, defects = mime_headers_and_defects(raw)
         ses_id = mail.get("messageId") if isinstance(mail.get("messageId"), str) else None
         recipients = _strings(receipt.get("recipients")) or _strings(mail.get("destination"))
         if not recipients:
             raise BadPayload("SES notification without receipt.recipients", details={"field": "receipt.recipients"})
         source = mail.get("source")
+        event_id = (ses_id or envelope.message_id)[:255]
         return [
-            InboundEmail(
-                provider=self.name,
-                source=delivery.source.name,
-                idempotency_key=idempotency_key(self.name, ses_id or envelope.message_id),
-                provider_event_id=(ses_id or envelope.message_id)[:255],
+            self.email(
+                delivery,
+                self.delivery_key(event_id=ses_id or envelope.message_id),
+                provider_event_id=event_id,
                 raw_payload=_without_content(envelope.fields, message),
                 received_at=parse_iso(receipt.get("timestamp")) or envelope.timestamp or delivery.received_at,
                 envelope_from=source if isinstance(source, str) and source else None,
@@ -70,10 +71,28 @@ class SesInbound(SnsProvider, InboundProvider):
                 headers=headers,
                 raw_mime=raw,
                 auth=_auth(receipt),
+                # SES's spam filter verdict: PASS, FAIL, GRAY or PROCESSING_FAILED.
+                spam=_auth(receipt, {"status": "spamVerdict"}),
                 defects=defects,
                 **header_fields(headers),
             )
         ]
+
+    def _content(self, message: dict[str, Any], receipt: dict[str, Any]) -> bytes:
+        content = message.get("content")
+        if not isinstance(content, str) or not content.strip():
+            raise BadPayload(
+                "SES notification carries no 'content': use the receipt rule's SNS action (not S3) for this source",
+                details={"field": "content"},
+            )
+        action = receipt.get("action")
+        encoding = action.get("encoding") if isinstance(action, dict) else None
+        if isinstance(encoding, str) and encoding.upper() == "BASE64":
+            try:
+                return base64.b64decode(content, validate=True)
+            except (binascii.Error, ValueError):
+                raise BadPayload("content is not valid BASE64 although the action says so") from None
+        return self.utf8(content, "content")
 
 
 def _object(message: dict[str, Any], key: str) -> dict[str, Any]:
@@ -83,30 +102,13 @@ def _object(message: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
-def _content(message: dict[str, Any], receipt: dict[str, Any]) -> bytes:
-    content = message.get("content")
-    if not isinstance(content, str) or not content.strip():
-        raise BadPayload(
-            "SES notification carries no 'content': use the receipt rule's SNS action (not S3) for this source",
-            details={"field": "content"},
-        )
-    action = receipt.get("action")
-    encoding = action.get("encoding") if isinstance(action, dict) else None
-    if isinstance(encoding, str) and encoding.upper() == "BASE64":
-        try:
-            return base64.b64decode(content, validate=True)
-        except (binascii.Error, ValueError):
-            raise BadPayload("content is not valid BASE64 although the action says so") from None
-    return content.encode("utf-8", "surrogateescape")
-
-
 def _strings(value: Any) -> list[str]:
     return [item for item in value if isinstance(item, str) and item] if isinstance(value, list) else []
 
 
-def _auth(receipt: dict[str, Any]) -> dict[str, str]:
+def _auth(receipt: dict[str, Any], names: dict[str, str] = _VERDICTS) -> dict[str, str]:
     verdicts = {}
-    for name, key in _VERDICTS.items():
+    for name, key in names.items():
         verdict = receipt.get(key)
         status = verdict.get("status") if isinstance(verdict, dict) else None
         if isinstance(status, str) and status:
@@ -118,4 +120,5 @@ def _without_content(envelope: dict[str, str], message: dict[str, Any]) -> bytes
     """The delivery as received, minus the raw message (kept once, as ``raw_mime``)."""
     kept = {key: value for key, value in envelope.items() if key != "Message"}
     kept["Message"] = {key: value for key, value in message.items() if key != "content"}  # type: ignore[assignment]
-    return json.dumps(kept, ensure_ascii=False).encode()
+    # A lone surrogate goes back as the escape it came as; an over-long integer as its digits.
+    return json.dumps(kept, ensure_ascii=False, default=json_default).encode("utf-8", "backslashreplace")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -40,7 +39,16 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from service.config import SourceConfig
 from service.errors import BadPayload, Forbidden, Unauthorized, UpstreamUnavailable
 from service.outbound import OutboundBlocked
-from service.providers.base import Delivery, Handshake, Provider, ProviderServices, load_json_object, optional, require
+from service.providers.base import (
+    Delivery,
+    Handshake,
+    Provider,
+    ProviderServices,
+    load_json_object,
+    optional,
+    require,
+)
+from service.providers.json_reader import parse_json
 
 log = logging.getLogger("mailhook.providers.sns")
 
@@ -86,7 +94,10 @@ class SnsMessage:
 
     def string_to_sign(self) -> bytes:
         keys = _SIGNED_KEYS[self.type]
-        return "".join(f"{key}\n{self.fields[key]}\n" for key in keys if key in self.fields).encode()
+        text = "".join(f"{key}\n{self.fields[key]}\n" for key in keys if key in self.fields)
+        # SNS signs UTF-8; a lone surrogate cannot be in a genuine message, so it only has to
+        # encode somehow for the signature check to fail (401), not raise (500).
+        return text.encode("utf-8", "surrogatepass")
 
 
 def parse_iso(text: str | None) -> datetime | None:
@@ -100,9 +111,9 @@ def parse_iso(text: str | None) -> datetime | None:
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def parse_sns(delivery: Delivery) -> SnsMessage:
+def parse_sns(delivery: Delivery, defects: list[str] | None = None) -> SnsMessage:
     """Read the envelope: SNS posts JSON as ``text/plain``, so the Content-Type is ignored."""
-    data = load_json_object(delivery.body)
+    data = load_json_object(delivery.body, defects)
     kind = require(data, "Type", str)
     if kind not in TYPES:
         raise BadPayload(f"field 'Type' must be one of {', '.join(TYPES)}", details={"field": "Type"})
@@ -202,6 +213,7 @@ class SnsProvider(Provider):
     """The SNS envelope's checks, shared by the SES bounce and SES inbound providers."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._parsed: tuple[Delivery, SnsMessage] | None = None
 
     @classmethod
@@ -215,7 +227,7 @@ class SnsProvider(Provider):
     def sns(self, delivery: Delivery) -> SnsMessage:
         # verify(), verify_remote() and parse() all read the envelope; an instance serves one request.
         if self._parsed is None or self._parsed[0] is not delivery:
-            self._parsed = (delivery, parse_sns(delivery))
+            self._parsed = (delivery, parse_sns(delivery, self.defects))
         return self._parsed[1]
 
     def verify(self, delivery: Delivery) -> None:
@@ -253,11 +265,13 @@ class SnsProvider(Provider):
         return Handshake({"status": "subscribed", "topic_arn": message.topic_arn})
 
 
-def decode_message(message: SnsMessage) -> dict[str, Any] | None:
+def decode_message(message: SnsMessage, defects: list[str] | None = None) -> dict[str, Any] | None:
     """The notification's ``Message`` as a JSON object; ``None`` for SES's plain-text setup
-    pings ("Successfully validated SNS topic …") and anything else that is not JSON."""
+    pings ("Successfully validated SNS topic …") and anything else that is not JSON. Decoded by
+    the providers' one JSON reader: an over-long integer is kept (a defect), not the whole
+    notification dropped."""
     try:
-        data = json.loads(message.message)
-    except (ValueError, RecursionError):
+        data = parse_json(message.message, "Message", defects)
+    except BadPayload:
         return None
     return data if isinstance(data, dict) else None
