@@ -319,5 +319,9 @@ def test_hostile_values_in_valid_deliveries_are_stored_or_refused(provider: str,
         _plant(document, path, value)
     if isinstance(document, dict):
         document.update(data.draw(st.dictionaries(st.text(max_size=6) | surrogate_text, hostile, max_size=2)))
-    delivery = case.resign(HttpDelivery(dumps(document).encode(), valid.headers, valid.params))
+    planted = HttpDelivery(dumps(document).encode(), valid.headers, valid.params)
+    try:
+        delivery = case.resign(planted)
+    except UnicodeEncodeError:  # SNS signs UTF-8 text: no genuine signature holds a lone surrogate
+        delivery = planted
     _exercise(provider, delivery.body, delivery.headers, dict(delivery.params))

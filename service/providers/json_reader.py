@@ -14,28 +14,16 @@ from typing import Any
 from service.errors import BadPayload
 
 
-class LongInt:
-    """An integer literal past Python's int-string limit, kept as its digits.
+class LongInt(str):
+    """An integer literal past Python's int-string limit, kept as its digits: a ``str``, so every
+    JSON writer (kept payloads, the bounce store's raw column) writes it back, as a string.
 
-    Neither ``int`` nor ``str``: a field that must be a number or a string refuses it by name
-    (400), a field that is only metadata ignores it, and nothing is lost (the raw payload keeps
-    it; a re-serialised payload writes the digits through ``json_default``).
+    A field that must be a number refuses it by name (400) or, where it is only metadata (an
+    ImprovMX ``timestamp``), ignores it with a defect; id fields are held to their column's
+    length by ``InboundProvider.event_id``.
     """
 
-    __slots__ = ("digits",)
-
-    def __init__(self, digits: str) -> None:
-        self.digits = digits
-
-    def __repr__(self) -> str:
-        return f"LongInt({len(self.digits)} digits)"
-
-
-def json_default(value: object) -> str:
-    """``json.dumps(default=...)`` for documents that may hold ``LongInt`` (written as digits)."""
-    if isinstance(value, LongInt):
-        return value.digits
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    __slots__ = ()
 
 
 class JsonPairs(list[tuple[str, Any]]):

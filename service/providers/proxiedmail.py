@@ -14,7 +14,6 @@ from typing import Any
 from service.errors import BadPayload
 from service.inbound import InboundEmail, from_timestamp, normalise_message_id, parse_addresses, parse_date
 from service.providers.base import Delivery, InboundProvider, optional, require
-from service.providers.json_reader import json_default
 from service.providers.mailgun import mailgun_spam
 
 # ``receivedAt`` is JavaScript Date.toString() text: "Mon Aug 28 2023 10:35:36 GMT+0000".
@@ -108,7 +107,7 @@ def _without_secrets(data: dict[str, Any]) -> bytes:
     if isinstance(user, dict) and "token" in user:
         cleaned["user"] = {k: v for k, v in user.items() if k != "token"}
     try:
-        text = json.dumps(cleaned, ensure_ascii=False, separators=(",", ":"), default=json_default)
+        text = json.dumps(cleaned, ensure_ascii=False, separators=(",", ":"))
     except RecursionError:  # decoded within the limit, but this stack is deeper than the decoder's
         raise BadPayload("body is JSON nested too deeply") from None
     return text.encode("utf-8", "backslashreplace")

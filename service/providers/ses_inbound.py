@@ -23,7 +23,6 @@ from service.errors import BadPayload
 from service.inbound import InboundEmail
 from service.providers.base import Delivery, Handshake, InboundProvider, ProviderServices
 from service.providers.forms import header_fields, mime_headers_and_defects
-from service.providers.json_reader import json_default
 from service.providers.sns import SnsProvider, decode_message, parse_iso
 
 _VERDICTS = {"spf": "spfVerdict", "dkim": "dkimVerdict", "dmarc": "dmarcVerdict", "spam": "spamVerdict"}
@@ -120,5 +119,5 @@ def _without_content(envelope: dict[str, str], message: dict[str, Any]) -> bytes
     """The delivery as received, minus the raw message (kept once, as ``raw_mime``)."""
     kept = {key: value for key, value in envelope.items() if key != "Message"}
     kept["Message"] = {key: value for key, value in message.items() if key != "content"}  # type: ignore[assignment]
-    # A lone surrogate goes back as the escape it came as; an over-long integer as its digits.
-    return json.dumps(kept, ensure_ascii=False, default=json_default).encode("utf-8", "backslashreplace")
+    # A lone surrogate goes back as the escape it came as.
+    return json.dumps(kept, ensure_ascii=False).encode("utf-8", "backslashreplace")
