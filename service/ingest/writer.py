@@ -40,7 +40,7 @@ class GroupCommitWriter:
         *,
         max_batch: int = 256,
         window_s: float = 0.0,
-        on_stored: Callable[[list[str]], None] | None = None,
+        on_stored: Callable[[list[tuple[str, InboundEmail]]], None] | None = None,
     ) -> None:
         self._engine = engine
         self._blobs = blobs
@@ -99,7 +99,8 @@ class GroupCommitWriter:
             if not pending.done.done():
                 pending.done.set_result(results[offset : offset + count])
             offset += count
-        created = [r.message_id for r in results if not r.duplicate]
+        # After the commit: the enqueuer and the waiters' notification may only name rows that exist.
+        created = [(r.message_id, email) for r, email in zip(results, emails, strict=True) if not r.duplicate]
         if created and self._on_stored:
             self._on_stored(created)
 
