@@ -98,7 +98,7 @@ def verify_token(engine: Engine, presented: str) -> ApiToken | None:
     if not TOKEN_SHAPE.fullmatch(presented):
         return None
     wanted = digest(presented)
-    with Session(engine) as session:
+    with Session(engine, expire_on_commit=False) as session:
         row = session.scalars(select(ApiToken).where(ApiToken.token_sha256 == wanted)).first()  # type: ignore[arg-type]
         if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_sha256, wanted):
             return None
