@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 
+from service.api.auth import TokenCache
 from service.api.content import ContentReader, MessageContent, NoExtraction
 from service.api.waiters import WaitHub
 from service.config import ConfigHolder
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, reader: ContentReader | None
             providers=ProviderServices(settings=settings, http=outbound.get),
             content=MessageContent(reader or NoExtraction(), ingestor.blobs),
             waiters=waiters,
+            tokens=TokenCache(ingestor.engine),
         )
         install_sighup_reload(app.state.mailhook.config)
         await ingestor.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from service.api.auth import TokenCache
 from service.api.content import MessageContent
 from service.api.waiters import WaitHub
 from service.config import ConfigHolder
@@ -25,3 +26,5 @@ class AppState:
     content: MessageContent
     #: This process's subscriber to stored-mail notifications, waking ``GET /api/v1/wait``.
     waiters: WaitHub
+    #: API tokens verified in the last second.
+    tokens: TokenCache

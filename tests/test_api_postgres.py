@@ -36,7 +36,7 @@ def test_recipients_filters_claims_and_deletes(pg_settings: Settings) -> None:  
     assert [m.id for m in list_page(engine, MessageQuery(subject=None, sender=None), limit=1)] == [stored[2].message_id]
     query = MessageQuery(to=split_address("signup@x.org"))
     claimed = [claim_oldest(engine, query) for _ in range(3)]
-    assert [m.id if m else None for m in claimed] == [stored[0].message_id, stored[1].message_id, None]
+    assert claimed == [stored[0].message_id, stored[1].message_id, None]
     assert delete_message(engine, stored[0].message_id) == []
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM messagerecipient")).scalar() == 2

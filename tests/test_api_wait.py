@@ -13,7 +13,7 @@ import pytest
 from service.api import wait as wait_module
 from service.cli.web import create_web_app
 from service.settings import Settings
-from service.store.reads import oldest_matches
+from service.store.reads import oldest_ids
 from tests.support.api import RAW_SOURCE, bearer, deliver, make_token
 from tests.support.servers import serve_in_thread
 
@@ -62,9 +62,9 @@ async def test_a_waiter_is_woken_by_the_notification_not_by_polling(
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         reads.append(time.monotonic())
-        return oldest_matches(*args, **kwargs)
+        return oldest_ids(*args, **kwargs)
 
-    monkeypatch.setattr(wait_module, "oldest_matches", counted)
+    monkeypatch.setattr(wait_module, "oldest_ids", counted)
     waiter = asyncio.create_task(_wait(api, "wake@qa.example.com", timeout=5))
     await asyncio.sleep(1.5)
     assert len(reads) == 1  # the first look; nothing since (the safety re-check is 10 s away)

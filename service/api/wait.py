@@ -27,8 +27,7 @@ from service.api.params import Query, now_cursor
 from service.api.waiters import watch_key
 from service.errors import WaitTimeout
 from service.state import AppState
-from service.store.models import Message
-from service.store.reads import MessageQuery, claim_oldest, oldest_matches
+from service.store.reads import MessageQuery, claim_oldest, load_message, oldest_ids
 from service.store.tokens import Scope
 
 MAX_TIMEOUT = 86400.0
@@ -51,13 +50,13 @@ async def cursor(request: Request) -> Response:
 
 def _find(state: AppState, query: MessageQuery, claim: bool) -> dict[str, Any] | None:
     engine = state.ingest.engine
-    message: Message | None
     if claim:
-        message = claim_oldest(engine, query)
+        found = claim_oldest(engine, query)
     else:
-        found = oldest_matches(engine, query, limit=1)
-        message = found[0] if found else None
-    if message is None:
+        ids = oldest_ids(engine, query, limit=1)
+        found = ids[0] if ids else None
+    message = load_message(engine, found) if found else None
+    if message is None:  # nothing yet, or deleted between the two reads
         return None
     return {"message": views.summary(message, state.content.extracted(message)), "cursor": message.id}
 

@@ -8,7 +8,6 @@ cursor" is ``id > cursor`` on the primary key. Recipient and tag filters go thro
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -101,10 +100,20 @@ def list_page(engine: Engine, query: MessageQuery, *, limit: int) -> list[Messag
     return _messages(engine, stmt)
 
 
-def oldest_matches(engine: Engine, query: MessageQuery, *, limit: int = 1) -> list[Message]:
-    """Matching messages oldest first: a waiter walks forward from its cursor, skipping nothing."""
-    stmt = select(Message).where(*_conditions(query)).order_by(_M.c.id).limit(limit)
-    return _messages(engine, stmt)
+def oldest_ids(engine: Engine, query: MessageQuery, *, limit: int = 1) -> list[str]:
+    """Ids of matching messages, oldest first: a waiter walks forward from its cursor, skipping
+    nothing. Ids only (Core, no ORM row): most looks of a fresh waiter find nothing."""
+    stmt = select(_M.c.id).where(*_conditions(query)).order_by(_M.c.id).limit(limit)
+    with engine.connect() as conn:
+        return [row[0] for row in conn.execute(stmt)]
+
+
+def load_message(engine: Engine, message_id: str) -> Message | None:
+    with Session(engine) as session:
+        message = session.get(Message, message_id)
+        if message is not None:
+            session.expunge(message)
+    return message
 
 
 def claim(engine: Engine, message_id: str) -> bool:
@@ -115,15 +124,14 @@ def claim(engine: Engine, message_id: str) -> bool:
         return bool(conn.execute(stmt).rowcount == 1)
 
 
-def claim_oldest(engine: Engine, query: MessageQuery) -> Message | None:
-    """The oldest unclaimed match, claimed for this caller; ``None`` when there is none left."""
+def claim_oldest(engine: Engine, query: MessageQuery) -> str | None:
+    """The id of the oldest unclaimed match, claimed for this caller; ``None`` when none is left."""
     unclaimed = replace(query, unclaimed=True)
     for _ in range(_CLAIM_ROUNDS):
-        candidates = oldest_matches(engine, unclaimed, limit=8)
-        for message in candidates:
-            if claim(engine, message.id):
-                message.claimed_at = utcnow()
-                return message
+        candidates = oldest_ids(engine, unclaimed, limit=8)
+        for message_id in candidates:
+            if claim(engine, message_id):
+                return message_id
         if not candidates:
             return None
     return None
@@ -165,11 +173,3 @@ def _referenced(conn: Any, sha: str) -> bool:
     """Whether any message (raw MIME) or attachment still points at this blob."""
     stmt = select(or_(exists().where(_A.c.sha256 == sha), exists().where(_M.c.raw_mime_sha256 == sha)))
     return bool(conn.execute(stmt).scalar())
-
-
-def recipient_rows(engine: Engine, message_ids: Iterable[str]) -> list[tuple[str, str]]:
-    """(message_id, address) pairs, for tests and diagnostics."""
-    ids: Sequence[str] = list(message_ids)
-    stmt = select(_R.c.message_id, _R.c.address).where(_R.c.message_id.in_(ids)).order_by(_R.c.message_id)
-    with engine.connect() as conn:
-        return [(row[0], row[1]) for row in conn.execute(stmt)]
