@@ -9,6 +9,7 @@
     ├── UnsupportedMediaType  415  wrong content type for the provider
     ├── NotFound              404
     ├── WaitTimeout           408  ``GET /api/v1/wait`` saw no matching message in time (details say what)
+    ├── ProviderFailed        502  an address provider's API refused or failed (``/api/v1/addresses``)
     ├── StorageUnavailable    503  database down; the provider should retry
     └── UpstreamUnavailable   503  a service we must ask first (SNS certificates) is unreachable
 
@@ -79,6 +80,11 @@ class NotFound(MailhookError):
 class WaitTimeout(MailhookError):
     status_code = 408
     code = "timeout"
+
+
+class ProviderFailed(MailhookError):
+    status_code = 502
+    code = "provider_error"
 
 
 class StorageUnavailable(MailhookError):

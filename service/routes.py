@@ -7,7 +7,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from service import health
-from service.api import admin, files, messages, spec, wait
+from service.api import addresses, admin, files, messages, spec, wait
 from service.ingest import hooks
 
 SCHEMAS = spec.ApiSchemaGenerator(
@@ -36,5 +36,8 @@ ROUTES = [
     Route(f"{API}/messages/{{id}}/replay", admin.replay, methods=["POST"]),
     Route(f"{API}/cursor", wait.cursor, methods=["GET"]),
     Route(f"{API}/wait", wait.wait, methods=["GET"]),
+    Route(f"{API}/addresses", addresses.create, methods=["POST"]),
+    Route(f"{API}/addresses", addresses.list_all, methods=["GET"]),
+    Route(f"{API}/addresses/{{address}}", addresses.delete, methods=["DELETE"]),
     Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
 ]

@@ -29,6 +29,9 @@ ROUTES = [
     ("POST", "/api/v1/messages/01aaaaaaaaaaaaaaaaaaaaaaaa/replay"),
     ("GET", "/api/v1/cursor"),
     ("GET", "/api/v1/wait?to=a@b.example&timeout=0"),
+    ("GET", "/api/v1/addresses"),
+    ("POST", "/api/v1/addresses"),
+    ("DELETE", "/api/v1/addresses/a@b.example"),
 ]
 ADMIN_ONLY = {"DELETE", "POST"}
 

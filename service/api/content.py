@@ -30,7 +30,9 @@ class ContentReader(Protocol):
 
     def parse(self, raw: bytes, *, with_data: bool = False) -> dict[str, Any]: ...
 
-    def find_code(self, subject: str | None, text: str | None, html: str | None) -> str | None: ...
+    def find_code(
+        self, subject: str | None, text: str | None, html: str | None, *, sender: str | None = None
+    ) -> str | None: ...
 
     def find_links(self, text: str | None, html: str | None) -> list[str]: ...
 
@@ -41,7 +43,9 @@ class NoExtraction:
     def parse(self, raw: bytes, *, with_data: bool = False) -> dict[str, Any]:
         return {}
 
-    def find_code(self, subject: str | None, text: str | None, html: str | None) -> str | None:
+    def find_code(
+        self, subject: str | None, text: str | None, html: str | None, *, sender: str | None = None
+    ) -> str | None:
         return None
 
     def find_links(self, text: str | None, html: str | None) -> list[str]:
@@ -107,9 +111,9 @@ class MessageContent:
                 self._cache.move_to_end(message.id)
                 return cached
         body = body or self.body(message)
-        found = Extracted(
-            self.reader.find_code(body.subject, body.text, body.html), self.reader.find_links(body.text, body.html)
-        )
+        # The sender's display name is evidence too, as the extract_otp step and inspect pass it.
+        code = self.reader.find_code(body.subject, body.text, body.html, sender=message.from_name)
+        found = Extracted(code, self.reader.find_links(body.text, body.html))
         with self._lock:
             self._cache[message.id] = found
             while len(self._cache) > self._cache_size:

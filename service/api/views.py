@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.api.content import Body, Extracted
+from service.recipients import recipients
 from service.store.models import Attachment, Message, PipelineRun, StepRun
 
 
@@ -19,13 +20,10 @@ def iso(value: datetime | None) -> str | None:
 
 
 def recipient(message: Message) -> str | None:
-    """The address the mail was delivered to: the first envelope recipient, else the first To."""
-    if message.envelope_to:
-        return str(message.envelope_to[0])
-    for item in message.to:
-        if isinstance(item, dict) and item.get("address"):
-            return str(item["address"])
-    return None
+    """The address the mail was for, by the one rule (``service.recipients``: envelope, else To,
+    else Cc); the first of them."""
+    found = recipients(message.envelope_to, message.to, message.cc)
+    return found[0] if found else None
 
 
 def _addresses(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -24,8 +24,10 @@ class ExtractorReader:
     def parse(self, raw: bytes, *, with_data: bool = False) -> dict[str, Any]:
         return parse_mime(raw, with_data=with_data)
 
-    def find_code(self, subject: str | None, text: str | None, html: str | None) -> str | None:
-        return find_code(subject, text, html)
+    def find_code(
+        self, subject: str | None, text: str | None, html: str | None, *, sender: str | None = None
+    ) -> str | None:
+        return find_code(subject, text, html, sender=sender)
 
     def find_links(self, text: str | None, html: str | None) -> list[str]:
         return find_links(text, html)

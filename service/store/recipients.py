@@ -23,6 +23,7 @@ from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from service.inbound import InboundEmail
+from service.recipients import bare_address
 
 #: Longer "addresses" (hostile headers) are not indexed: no real mailbox has one.
 MAX_ADDRESS = 320
@@ -54,14 +55,15 @@ class Recipient:
 def split_address(value: str) -> Recipient:
     """``Signup+Run1@X.org`` → (``signup+run1@x.org``, ``signup@x.org``, ``run1``).
 
-    The tag starts at the first ``+`` of the local part; a local part that starts with ``+`` has
-    no tag (its base would be empty)."""
-    address = value.strip().lower()
+    Plus-address parts as ``service.recipients`` reads them (the tag starts at the first ``+``;
+    ``<a@b>`` is ``a@b``), lower-cased whole. A local part that starts with ``+`` or ends with it
+    has no tag."""
+    address = bare_address(value).lower()
     local, at, domain = address.rpartition("@")
     if not at:
         return Recipient(address, address, None)
     head, plus, tag = local.partition("+")
-    if not plus or not head:
+    if not plus or not head or not tag:
         return Recipient(address, address, None)
     return Recipient(address, f"{head}@{domain}", tag)
 

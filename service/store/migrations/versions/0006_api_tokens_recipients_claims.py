@@ -10,6 +10,7 @@ Create Date: 2026-12-04 15:44:02.049976
 
 import json
 from collections.abc import Sequence
+from email.utils import parseaddr
 from typing import Any
 
 import sqlalchemy as sa
@@ -93,10 +94,13 @@ def _recipient_rows(row: Any) -> list[dict[str, Any]]:
     for value in addresses:
         if not value or len(value) > _MAX_ADDRESS:
             continue
-        address = value.strip().lower()
+        address = value.strip()
+        if "<" in address or " " in address:
+            address = parseaddr(address)[1] or address
+        address = address.strip().removeprefix("<").removesuffix(">").strip().lower()
         local, at, domain = address.rpartition("@")
         head, plus, tag = local.partition("+")
-        base, tag_or_none = (f"{head}@{domain}", tag) if at and plus and head else (address, None)
+        base, tag_or_none = (f"{head}@{domain}", tag) if at and plus and head and tag else (address, None)
         if address and address not in seen:
             seen[address] = {"message_id": message_id, "address": address, "base": base, "tag": tag_or_none}
     return list(seen.values())
