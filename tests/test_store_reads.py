@@ -58,7 +58,9 @@ def test_split_address(value: str, expected: tuple[str, str, str | None]) -> Non
 
 
 def test_recipients_are_distinct_envelope_first() -> None:
-    email = _email("Signup+1@x.org", to=("signup+1@X.org", "boss@x.org"), cc=("cc@x.org", "x" * 400 + "@x.org"))
+    email = _email(
+        "Signup+1@x.org", to=("signup+1@X.org", "boss@x.org"), cc=("cc@x.org", "x" * 400 + "@x.org", "nul\x00@x.org")
+    )
     assert [r.address for r in recipients_of(email)] == ["signup+1@x.org", "boss@x.org", "cc@x.org"]
 
 

@@ -73,7 +73,7 @@ def recipients_of(email: InboundEmail) -> list[Recipient]:
     To and Cc headers (providers that give no envelope, and Bcc-less copies)."""
     seen: dict[str, Recipient] = {}
     for value in (*email.envelope_to, *(a.address for a in email.to), *(a.address for a in email.cc)):
-        if not value or len(value) > MAX_ADDRESS:
+        if not value or len(value) > MAX_ADDRESS or "\x00" in value:  # PostgreSQL text refuses NUL
             continue
         recipient = split_address(value)
         if recipient.address and recipient.address not in seen:

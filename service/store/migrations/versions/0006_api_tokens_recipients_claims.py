@@ -92,7 +92,7 @@ def _recipient_rows(row: Any) -> list[dict[str, Any]]:
     addresses = [*_strings(envelope_to), *_addresses(to), *_addresses(cc)]
     seen: dict[str, dict[str, Any]] = {}
     for value in addresses:
-        if not value or len(value) > _MAX_ADDRESS:
+        if not value or len(value) > _MAX_ADDRESS or "\x00" in value:
             continue
         address = value.strip()
         if "<" in address or " " in address:
