@@ -7,19 +7,30 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, text
+from sqlmodel import Session
 
 from service.inbound import Address, InboundEmail, new_id
 from service.settings import Settings
 from service.store.blobs import BlobStore
+from service.store.bounces import BounceEvent
 from service.store.db import make_engine
 from service.store.messages import _insert_portable, _insert_sqlite, _Plan, store_batch
 from service.store.migrate import upgrade
 from service.store.models import Message
-from service.store.reads import MessageQuery, _conditions, claim, claim_oldest, delete_message, list_page
+from service.store.reads import (
+    MessageQuery,
+    _conditions,
+    bounce_of,
+    claim,
+    claim_oldest,
+    delete_message,
+    list_page,
+)
 from service.store.recipients import Recipient, recipients_of, split_address
 
 
@@ -161,3 +172,32 @@ def test_migration_backfills_recipients_of_older_mail(tmp_path: Path) -> None:
         ("01old", "team@x.org", "team@x.org", None),
     }
     engine.dispose()
+
+
+def test_bounce_of_reports_the_worst_recipient(engine: Engine, settings: Settings) -> None:
+    [stored] = store_batch(engine, BlobStore(settings.blob_dir), [_email("bounces@x.org")])
+    assert bounce_of(engine, stored.message_id) is None
+    with Session(engine) as session:
+        for recipient, kind, reason in [("a@y.org", "soft", "mailbox_full"), ("b@y.org", "hard", "user_unknown")]:
+            session.add(
+                BounceEvent(
+                    recipient=recipient,
+                    kind=kind,
+                    reason=reason,
+                    status="5.1.1" if kind == "hard" else "4.2.2",
+                    source="bounces",
+                    provider="mail",
+                    provider_event_id=recipient,
+                    message_id=stored.message_id,
+                    occurred_at=datetime.now(UTC),
+                )
+            )
+        session.commit()
+    assert bounce_of(engine, stored.message_id) == {
+        "kind": "hard",
+        "reason": "user_unknown",
+        "status": "5.1.1",
+        "reply_code": None,
+        "recipients": ["a@y.org", "b@y.org"],
+        "diagnostic": None,
+    }

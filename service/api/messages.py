@@ -17,7 +17,7 @@ from service.errors import NotFound
 from service.state import AppState
 from service.store.messages import get_message, list_attachments
 from service.store.models import Message, MessageStatus
-from service.store.reads import MessageQuery, list_page, runs_of
+from service.store.reads import MessageQuery, bounce_of, list_page, runs_of
 from service.store.tokens import Scope
 
 _ID = re.compile(CURSOR_PATTERN)
@@ -101,7 +101,8 @@ def _detail(state: AppState, mid: str) -> dict[str, Any] | None:
         attachments = list_attachments(session, mid)
         session.expunge_all()
     body = state.content.body(message)
-    return views.detail(message, body, state.content.extracted(message, body), attachments, runs_of(engine, mid))
+    extracted = state.content.extracted(message, body)
+    return views.detail(message, body, extracted, attachments, runs_of(engine, mid), bounce_of(engine, mid))
 
 
 @spec.documented(

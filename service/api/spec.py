@@ -101,7 +101,20 @@ _DETAIL_PROPS: dict[str, Any] = {
     "attachments": {"type": "array", "items": _ATTACHMENT},
     "auth": {"type": "object", "additionalProperties": True},
     "defects": {"type": "array", "items": _STR},
-    "bounce": _nullable({"type": "object"}),
+    "bounce": _nullable(
+        {
+            "type": "object",
+            "required": ["kind", "reason", "status", "reply_code", "recipients", "diagnostic"],
+            "properties": {
+                "kind": _STR,
+                "reason": _STR,
+                "status": _nullable(_STR),
+                "reply_code": _nullable({"type": "integer"}),
+                "recipients": {"type": "array", "items": _STR},
+                "diagnostic": _nullable(_STR),
+            },
+        }
+    ),
     "runs": {"type": "array", "items": _RUN},
 }
 COMPONENTS: dict[str, Any] = {

@@ -108,6 +108,7 @@ def detail(
     extracted: Extracted,
     attachments: list[Attachment],
     runs: list[tuple[PipelineRun, list[StepRun]]],
+    bounce: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         **summary(message, extracted),
@@ -119,7 +120,6 @@ def detail(
         else _attachment_rows(attachments),
         "auth": dict(message.auth),
         "defects": list(body.defects),
-        # The bounce store (issue 11) fills this; until then no message carries a bounce report.
-        "bounce": None,
+        "bounce": bounce,
         "runs": [_run(run, steps) for run, steps in runs],
     }

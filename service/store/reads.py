@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, delete, exists, func, or_, select, update
 from sqlmodel import Session
 
+from service.store.bounces import BounceEvent
 from service.store.models import Attachment, Message, MessageRaw, PipelineRun, StepRun, utcnow
 from service.store.recipients import MessageRecipient, Recipient
 
@@ -23,6 +24,10 @@ _A = Attachment.__table__  # type: ignore[attr-defined]
 _RUN = PipelineRun.__table__  # type: ignore[attr-defined]
 _STEP = StepRun.__table__  # type: ignore[attr-defined]
 _RAW = MessageRaw.__table__  # type: ignore[attr-defined]
+
+_B = BounceEvent.__table__  # type: ignore[attr-defined]
+#: Which recipient's verdict a bounce mail's overall one is: the worst.
+_SEVERITY = {"hard": 0, "complaint": 1, "soft": 2, "delayed": 3}
 
 #: A claimer re-reads candidates at most this many times when other claimers keep winning.
 _CLAIM_ROUNDS = 20
@@ -173,3 +178,23 @@ def _referenced(conn: Any, sha: str) -> bool:
     """Whether any message (raw MIME) or attachment still points at this blob."""
     stmt = select(or_(exists().where(_A.c.sha256 == sha), exists().where(_M.c.raw_mime_sha256 == sha)))
     return bool(conn.execute(stmt).scalar())
+
+
+def bounce_of(engine: Engine, message_id: str) -> dict[str, Any] | None:
+    """The bounce report a stored mail carried (``BounceReport.as_dict`` shape: the worst
+    recipient's verdict, every bounced recipient), from the events recorded for it; ``None``
+    when it was not a bounce."""
+    stmt = select(_B).where(_B.c.message_id == message_id).order_by(_B.c.id)
+    with engine.connect() as conn:
+        rows = list(conn.execute(stmt).mappings())
+    if not rows:
+        return None
+    worst = min(rows, key=lambda row: _SEVERITY.get(row["kind"], len(_SEVERITY)))
+    return {
+        "kind": worst["kind"],
+        "reason": worst["reason"],
+        "status": worst["status"],
+        "reply_code": worst["reply_code"],
+        "recipients": [row["recipient"] for row in rows],
+        "diagnostic": worst["diagnostic"],
+    }
