@@ -5,8 +5,11 @@
     ├── Forbidden             403  caller IP not in the source's allow-list
     ├── PayloadTooLarge       413  body over the limit
     ├── BadPayload            400  malformed JSON/MIME or not the provider's shape
+    ├── BadParameter          400  an API query parameter that is unknown or malformed (details.parameter)
     ├── UnsupportedMediaType  415  wrong content type for the provider
     ├── NotFound              404
+    ├── WaitTimeout           408  ``GET /api/v1/wait`` saw no matching message in time (details say what)
+    ├── ProviderFailed        502  an address provider's API refused or failed (``/api/v1/addresses``)
     ├── StorageUnavailable    503  database down; the provider should retry
     └── UpstreamUnavailable   503  a service we must ask first (SNS certificates) is unreachable
 
@@ -63,9 +66,27 @@ class UnsupportedMediaType(MailhookError):
     code = "unsupported_media_type"
 
 
+class BadParameter(MailhookError):
+    status_code = 400
+    code = "bad_parameter"
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message, details={"parameter": parameter})
+
+
 class NotFound(MailhookError):
     status_code = 404
     code = "not_found"
+
+
+class WaitTimeout(MailhookError):
+    status_code = 408
+    code = "timeout"
+
+
+class ProviderFailed(MailhookError):
+    status_code = 502
+    code = "provider_error"
 
 
 class StorageUnavailable(MailhookError):
@@ -89,7 +110,9 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 async def mailhook_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, MailhookError)
-    headers = {"Retry-After": "30"} if isinstance(exc, StorageUnavailable | UpstreamUnavailable) else exc.headers
+    headers = exc.headers or (
+        {"Retry-After": "30"} if isinstance(exc, StorageUnavailable | UpstreamUnavailable) else None
+    )
     return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status_code, headers=headers)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
@@ -23,9 +24,30 @@ _PAIRS = [high + low for high in _CROCKFORD for low in _CROCKFORD]
 _PAIR_SHIFTS = tuple(range(120, -1, -10))
 
 
+_last_id = [0]
+_id_lock = threading.Lock()
+
+
 def new_id() -> str:
-    """A 26-character, time-ordered id (ULID layout) so ids sort by arrival in every database."""
+    """A 26-character, time-ordered id (ULID layout) so ids sort by arrival in every database.
+
+    Monotonic within a process (as ULID's monotonic mode): an id made in the same millisecond as
+    the previous one is that one plus one, never a random smaller value. The read API hands out
+    a message's id as the cursor for "what came after it"; two mails to one address stored in
+    the same millisecond by two group commits must not sort against their order of storage.
+    """
     value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
+    with _id_lock:
+        last = _last_id[0]
+        if value <= last and value >> 80 == last >> 80:
+            value = last + 1
+        _last_id[0] = value
+    return encode_id(value)
+
+
+def encode_id(value: int) -> str:
+    """A 128-bit value as 26 Crockford characters: ``new_id``'s alphabet, so cursors made from
+    an instant (``value = ms << 80``) compare with message ids."""
     return "".join([_PAIRS[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
 
 

@@ -1,4 +1,5 @@
-"""Logging set-up. Hook URLs carry source secrets, so every log line passes a redacting filter."""
+"""Logging set-up. Hook URLs carry source secrets, and API tokens are secrets, so every log line
+passes a redacting filter."""
 
 from __future__ import annotations
 
@@ -8,16 +9,24 @@ import re
 from uvicorn.config import LOGGING_CONFIG
 
 _HOOK_SECRET = re.compile(r"(/hooks/[^/\s?\"]+/)[^\s?\"]+")
+#: ``mh_`` + token_urlsafe: only ever in an Authorization header, but an exception message or a
+#: debugging line could still quote one.
+_API_TOKEN = re.compile(r"\bmh_[A-Za-z0-9_-]{20,}")
+
+
+def _redact(text: str) -> str:
+    return _API_TOKEN.sub("mh_***", _HOOK_SECRET.sub(r"\1***", text))
 
 
 class RedactHookSecrets(logging.Filter):
-    """Rewrites ``/hooks/{source}/{secret}`` to ``/hooks/{source}/***`` in messages and args."""
+    """Rewrites ``/hooks/{source}/{secret}`` to ``/hooks/{source}/***`` and API tokens to
+    ``mh_***`` in messages and args."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
-            record.msg = _HOOK_SECRET.sub(r"\1***", record.msg)
+            record.msg = _redact(record.msg)
         if isinstance(record.args, tuple):
-            record.args = tuple(_HOOK_SECRET.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(_redact(a) if isinstance(a, str) else a for a in record.args)
         return True
 
 

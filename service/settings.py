@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     #: A running job's lease: a worker that dies gives its jobs back to others within this long.
     job_lease_s: float = Field(default=15.0, gt=0.5)
     sweep_min_age_s: float = 10.0
+    # ``GET /api/v1/wait``: the longest one request is held (longer timeouts are capped, and the
+    # 408 says so), and the Redis channel stored-message notifications are published on.
+    max_wait_s: float = Field(default=300.0, ge=0)
+    notify_channel: str = "mailhook:stored"
     log_level: str = "INFO"
     #: Tests point this at a local fake certificate server; in production leave the default.
     sns_cert_origin: str = SNS_CERT_ORIGIN

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from redis import Redis as SyncRedis
 
-from service.app import create_app
 from service.cli.embedded_redis import EmbeddedRedis
 from service.cli.runner import build_worker
+from service.cli.web import create_web_app
 from service.settings import Settings
 from service.store.db import make_engine
 from service.store.migrate import upgrade
@@ -103,7 +103,7 @@ def live_app(settings: Settings, write_config: Callable[..., Path]) -> Iterator[
     """The real app under uvicorn on a free loopback port (config written before start)."""
     if not settings.config.exists():
         write_config()
-    with serve_in_thread(create_app(settings)) as base:
+    with serve_in_thread(create_web_app(settings)) as base:
         yield base
 
 

@@ -4,6 +4,7 @@ stored fails alone; the deliveries that shared its transaction are stored."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,10 +21,14 @@ def _email(**fields: Any) -> InboundEmail:
     return InboundEmail(provider="improvmx", source="improvmx", idempotency_key=new_id(), raw_payload=b"{}", **fields)
 
 
+def _ids_into(stored: list[str]) -> Callable[[list[tuple[str, InboundEmail]]], None]:
+    return lambda created: stored.extend(message_id for message_id, _ in created)
+
+
 async def test_a_delivery_that_breaks_the_batch_fails_alone(settings: Settings) -> None:
     engine = make_engine(settings)
     stored: list[str] = []
-    writer = GroupCommitWriter(engine, BlobStore(settings.blob_dir), window_s=0.05, on_stored=stored.extend)
+    writer = GroupCommitWriter(engine, BlobStore(settings.blob_dir), window_s=0.05, on_stored=_ids_into(stored))
     await writer.start()
     try:
         broken = _email(subject=object())  # type: ignore[arg-type]  # the driver cannot bind it
@@ -46,7 +51,7 @@ async def test_a_delivery_that_breaks_the_batch_fails_alone(settings: Settings) 
 async def test_every_delivery_of_a_good_batch_is_stored_once(settings: Settings, count: int) -> None:
     engine = make_engine(settings)
     stored: list[str] = []
-    writer = GroupCommitWriter(engine, BlobStore(settings.blob_dir), window_s=0.05, on_stored=stored.extend)
+    writer = GroupCommitWriter(engine, BlobStore(settings.blob_dir), window_s=0.05, on_stored=_ids_into(stored))
     await writer.start()
     try:
         results = await asyncio.gather(*(writer.submit([_email(subject=str(i))]) for i in range(count)))

@@ -8,6 +8,8 @@ import sys
 import click
 from pydantic import ValidationError
 
+from service.api.content import MessageContent
+from service.api.views import recipient
 from service.cli.addresses import addresses
 from service.cli.bounces import bounces, suppressions
 from service.cli.checks import run_checks
@@ -17,11 +19,14 @@ from service.cli.failures import UNREACHABLE, describe_unreachable
 from service.cli.inspect import inspect
 from service.cli.runner import run_worker, serve_web
 from service.cli.smtp import smtp
+from service.cli.tokens import tokens
 from service.cli.wait import wait
+from service.cli.web import ExtractorReader
 from service.config import ConfigError
 from service.logs import configure_logging
 from service.replay import replay_message
 from service.settings import Settings
+from service.store.blobs import BlobStore
 from service.store.db import make_engine
 from service.store.messages import list_messages
 from service.store.migrate import upgrade
@@ -103,15 +108,21 @@ def replay(ctx: click.Context, message_id: str, resume: bool) -> None:
 
 
 @cli.command()
-@click.option("--status", type=click.Choice(["pending", "processing", "processed", "failed"]), help="Only this status.")
+@click.option("--status", type=click.Choice([s.value for s in MessageStatus]), help="Only this status.")
 @click.option("--limit", default=50, show_default=True, type=int, help="How many, newest first.")
 @click.pass_context
 def messages(ctx: click.Context, status: str | None, limit: int) -> None:
-    """List stored messages, newest first (``--status failed`` shows what needs a replay)."""
-    rows = list_messages(make_engine(_settings(ctx)), status=MessageStatus(status) if status else None, limit=limit)
+    """List stored messages, newest first, with recipient and code (``--status failed``: what needs a replay)."""
+    settings = _settings(ctx)
+    rows = list_messages(make_engine(settings), status=MessageStatus(status) if status else None, limit=limit)
+    content = MessageContent(ExtractorReader(), BlobStore(settings.blob_dir))
     for row in rows:
         error = f"  error: {row.error}" if row.error else ""
-        click.echo(f"{row.id}  {row.status:<10}  {row.source:<12}  {row.subject or '(no subject)'}{error}")
+        code = content.extracted(row).code or "-"
+        click.echo(
+            f"{row.id}  {row.status:<10}  {row.source:<12}  {recipient(row) or '-'}  code={code}  "
+            f"{row.subject or '(no subject)'}{error}"
+        )
     if not rows:
         click.echo("no messages")
 
@@ -143,6 +154,7 @@ cli.add_command(addresses)
 cli.add_command(wait)
 cli.add_command(bounces)
 cli.add_command(suppressions)
+cli.add_command(tokens)
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import asyncio
 import uvicorn
 from arq.worker import Worker
 
-from service.app import create_app
+from service.cli.web import create_web_app
 from service.logs import uvicorn_log_config
 from service.settings import Settings
 from service.smtp.server import serve_smtp
@@ -17,7 +17,7 @@ from workers.main import WorkerSettings
 
 def uvicorn_config(settings: Settings, *, host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(
-        create_app(settings),
+        create_web_app(settings),
         host=host,
         port=port,
         log_config=uvicorn_log_config(),
@@ -31,7 +31,7 @@ def serve_web(settings: Settings, *, host: str, port: int, workers: int = 1) -> 
     if workers > 1:
         # Several processes need an import string; each builds its Settings from the same env.
         uvicorn.run(
-            "service.app:create_app",
+            "service.cli.web:create_web_app",
             factory=True,
             host=host,
             port=port,

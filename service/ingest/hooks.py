@@ -44,11 +44,11 @@ async def receive(request: Request) -> Response:
       200: {description: "Stored (or a duplicate of a stored delivery): {status, messages: [{id, duplicate}]}
         for mail, {status, events: [{id, duplicate}]} for bounce providers; {status} for handshakes"}
       400: {description: "Malformed body or not the provider's shape: {error, message, details?}"}
-      401: {description: Unknown source, wrong secret or bad signature}
+      401: {description: "Unknown source, wrong secret or bad signature"}
       403: {description: Caller address not in the source's allow-list}
       413: {description: Body over the size limit}
       415: {description: Content type the provider does not send}
-      503: {description: Storage unavailable; retry later}
+      503: {description: "Storage unavailable; retry later"}
     """
     state: AppState = request.app.state.mailhook
     config = state.config.current

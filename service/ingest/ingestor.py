@@ -17,6 +17,7 @@ from service.inbound import InboundEmail
 from service.ingest.nonces import NonceCache
 from service.ingest.writer import GroupCommitWriter
 from service.logs import first_line
+from service.notify import StoredPublisher
 from service.queue import BatchingEnqueuer, JobQueue
 from service.settings import Settings
 from service.store.blobs import BlobStore
@@ -33,7 +34,8 @@ def make_redis(settings: Settings) -> Redis:
 
 
 class Ingestor:
-    """Owns the engine, blob store, Redis client, writer and enqueuer of one process."""
+    """Owns the engine, blob store, Redis client, writer, enqueuer and waiter notifications of
+    one process."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -41,22 +43,30 @@ class Ingestor:
         self.blobs = BlobStore(settings.blob_dir)
         self.redis = make_redis(settings)
         self.nonces = NonceCache(self.redis)
-        self.enqueuer = BatchingEnqueuer(JobQueue(self.redis, settings.queue_name))
+        self.queue = JobQueue(self.redis, settings.queue_name)
+        self.enqueuer = BatchingEnqueuer(self.queue)
+        self.publisher = StoredPublisher(self.redis, settings.notify_channel)
         self.writer = GroupCommitWriter(
             self.engine,
             self.blobs,
             max_batch=settings.commit_max_batch,
             window_s=settings.commit_window_ms / 1000,
-            on_stored=self.enqueuer.add,
+            on_stored=self._stored,
         )
+
+    def _stored(self, created: list[tuple[str, InboundEmail]]) -> None:
+        self.publisher.add(created)
+        self.enqueuer.add([message_id for message_id, _ in created])
 
     async def start(self) -> None:
         await self.writer.start()
         await self.enqueuer.start()
+        await self.publisher.start()
 
     async def stop(self) -> None:
         await self.writer.stop()
         await self.enqueuer.stop()
+        await self.publisher.stop()
         await self.redis.aclose()
         self.engine.dispose()
 

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import sqlalchemy.exc
@@ -40,7 +41,7 @@ class GroupCommitWriter:
         *,
         max_batch: int = 256,
         window_s: float = 0.0,
-        on_stored: Callable[[list[str]], None] | None = None,
+        on_stored: Callable[[list[tuple[str, InboundEmail]]], None] | None = None,
     ) -> None:
         self._engine = engine
         self._blobs = blobs
@@ -49,8 +50,12 @@ class GroupCommitWriter:
         self._on_stored = on_stored
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        # Commits run one at a time on a thread of their own: in the default pool they would
+        # queue behind the read API's database work, and a burst of readers would delay a 200.
+        self._executor: ThreadPoolExecutor | None = None
 
     async def start(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mailhook-commit")
         self._task = asyncio.create_task(self._run(), name="mailhook-group-commit")
 
     async def stop(self) -> None:
@@ -58,6 +63,9 @@ class GroupCommitWriter:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        if self._executor:
+            self._executor.shutdown(wait=True)
+            self._executor = None
 
     async def submit(self, emails: Sequence[InboundEmail]) -> list[StoreResult]:
         """Return once ``emails`` are committed; raise ``StorageUnavailable`` if they could not be."""
@@ -80,7 +88,8 @@ class GroupCommitWriter:
     async def _commit(self, batch: list[_Pending]) -> None:
         emails = [email for pending in batch for email in pending.emails]
         try:
-            results = await asyncio.to_thread(store_batch, self._engine, self._blobs, emails)
+            loop = asyncio.get_running_loop()
+            results = await loop.run_in_executor(self._executor, store_batch, self._engine, self._blobs, emails)
         except Exception as exc:  # driver, disk or our own bug: fail this batch, keep the writer alive
             if len(batch) > 1 and not _unavailable(exc):
                 # One delivery's rows broke the transaction: store each alone, so only it fails.
@@ -99,7 +108,8 @@ class GroupCommitWriter:
             if not pending.done.done():
                 pending.done.set_result(results[offset : offset + count])
             offset += count
-        created = [r.message_id for r in results if not r.duplicate]
+        # After the commit: the enqueuer and the waiters' notification may only name rows that exist.
+        created = [(r.message_id, email) for r, email in zip(results, emails, strict=True) if not r.duplicate]
         if created and self._on_stored:
             self._on_stored(created)
 

@@ -2,6 +2,12 @@
 
 Files are written to a temporary name, fsynced and renamed, so a blob that exists is complete;
 the same content is stored once however many messages carry it.
+
+Blobs can be deleted (``DELETE /api/v1/messages/{id}`` removes the ones no other row
+references), so "already stored" is always asked of the filesystem, never of a per-process
+memory of what was stored once: a worker that remembered the newsletter logo it saw last week
+would otherwise skip writing it again after another process deleted it, and the new message
+would point at nothing.
 """
 
 from __future__ import annotations
@@ -16,15 +22,12 @@ from functools import cache
 from pathlib import Path
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-_KNOWN_MAX = 4096
 
 
 class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
-        # Digests this process has stored or seen on disk: the same logo arrives with every
-        # newsletter, and a set lookup is cheaper than a stat() per attachment.
-        self._known: set[str] = set()
+        self._root = os.fspath(root)
 
     def path(self, sha256: str) -> Path:
         if not _SHA256_HEX.fullmatch(sha256):
@@ -34,18 +37,20 @@ class BlobStore:
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).exists()
 
+    def _stored(self, digest: str) -> bool:
+        """Whether the blob of a digest we computed ourselves is on disk: a string path and one
+        stat, on the ingest hot path (``path()`` validates and builds a ``Path``, 3× the cost)."""
+        return os.path.exists(f"{self._root}/{digest[:2]}/{digest[2:4]}/{digest}")
+
     def read(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
 
     def put(self, data: bytes) -> str:
         """Store ``data`` durably and return its sha256."""
         digest = hashlib.sha256(data).hexdigest()
-        if digest in self._known:
+        if self._stored(digest):
             return digest
         target = self.path(digest)
-        if target.exists():
-            self._remember(digest)
-            return digest
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
@@ -58,7 +63,6 @@ class BlobStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        self._remember(digest)
         return digest
 
     def put_many(self, items: Sequence[bytes]) -> list[str]:
@@ -73,10 +77,7 @@ class BlobStore:
         digests = [hashlib.sha256(data).hexdigest() for data in items]
         fresh: dict[str, bytes] = {}
         for digest, data in zip(digests, items, strict=True):
-            if digest in self._known or digest in fresh:
-                continue
-            if self.path(digest).exists():
-                self._remember(digest)
+            if digest in fresh or self._stored(digest):
                 continue
             fresh[digest] = data
         if len(fresh) == 1:
@@ -103,13 +104,14 @@ class BlobStore:
             for tmp, _ in staged:
                 Path(tmp).unlink(missing_ok=True)
             raise
-        for digest in fresh:
-            self._remember(digest)
 
-    def _remember(self, digest: str) -> None:
-        if len(self._known) >= _KNOWN_MAX:
-            self._known.clear()
-        self._known.add(digest)
+    def delete(self, sha256: str) -> bool:
+        """Remove a blob no row references any more (the caller checked); whether it existed."""
+        try:
+            os.unlink(self.path(sha256))
+        except FileNotFoundError:
+            return False
+        return True
 
     def adopt(self, tmp_path: Path, sha256: str) -> str:
         """Move an already-written, fsynced temp file into place (streamed raw MIME)."""

@@ -17,6 +17,7 @@ from service.inbound import Address, InboundEmail, new_id
 from service.store.blobs import BlobStore
 from service.store.fastinsert import FastInsert, json_name_address_list, json_string_pairs, json_text, sqlite_datetime
 from service.store.models import Attachment, Message, MessageRaw, MessageStatus, utcnow
+from service.store.recipients import RECIPIENT_COLUMNS, MessageRecipient, recipient_values
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,9 @@ def _insert_portable(engine: Engine, planned: list[_Plan]) -> dict[str, str]:
         fresh = [p for p in planned if p.mid in inserted]
         if fresh:
             conn.execute(insert(MessageRaw), [_raw_row(p.mid, p.email) for p in fresh])
+        recipients = [dict(zip(RECIPIENT_COLUMNS, v, strict=True)) for p in fresh for v in _recipients(p)]
+        if recipients:
+            conn.execute(insert(MessageRecipient), recipients)
         attachment_rows = [_attachment_row(p, i) for p in fresh for i in range(len(p.attachment_shas))]
         if attachment_rows:
             conn.execute(insert(Attachment), attachment_rows)
@@ -167,6 +171,9 @@ def _insert_sqlite(engine: Engine, planned: list[_Plan]) -> dict[str, str]:
                 cursor.executemany(inserts.message, [_message_values(p, now) for p in fresh])
                 raws = inserts.raw.values(_raw_values(p.mid, p.email) for p in fresh)
                 cursor.executemany(inserts.raw.sql, raws)
+                recipients = [values for p in fresh for values in _recipients(p)]
+                if recipients:
+                    cursor.executemany(inserts.recipient, recipients)
                 attachments = [_attachment_values(p, i) for p in fresh for i in range(len(p.attachment_shas))]
                 if attachments:
                     cursor.executemany(inserts.attachment.sql, inserts.attachment.values(attachments))
@@ -194,17 +201,20 @@ class _SqliteInserts:
     message: str
     raw: FastInsert
     attachment: FastInsert
+    recipient: str
 
 
 @functools.cache
 def _sqlite_inserts(dialect: Any) -> _SqliteInserts:
-    """The three INSERT statements, built once. ``message`` values come from ``_message_values``,
+    """The four INSERT statements, built once. ``message`` values come from ``_message_values``,
     which converts its JSON and datetime columns itself (exactly as SQLAlchemy would); the other
-    two tables' few processors (the payload's ``Binary`` wrapper) still run through ``FastInsert``."""
+    two tables' few processors (the payload's ``Binary`` wrapper) still run through ``FastInsert``;
+    ``messagerecipient`` holds plain strings."""
     return _SqliteInserts(
         FastInsert(Message.__table__, dialect, MESSAGE_COLUMNS).sql,  # type: ignore[attr-defined]
         FastInsert(MessageRaw.__table__, dialect, _RAW_COLUMNS),  # type: ignore[attr-defined]
         FastInsert(Attachment.__table__, dialect, _ATTACHMENT_COLUMNS),  # type: ignore[attr-defined]
+        FastInsert(MessageRecipient.__table__, dialect, RECIPIENT_COLUMNS).sql,  # type: ignore[attr-defined]
     )
 
 
@@ -310,6 +320,10 @@ def _attachment_values(plan: _Plan, position: int) -> tuple[Any, ...]:
         attachment.content_id,
         attachment.disposition,
     )
+
+
+def _recipients(plan: _Plan) -> list[tuple[str, str, str, str | None]]:
+    return recipient_values(plan.mid, plan.email)
 
 
 def _attachment_row(plan: _Plan, position: int) -> dict[str, Any]:

@@ -60,6 +60,8 @@ class Message(SQLModel, table=True):
     error: str | None = None
     attempts: int = 0
     updated_at: datetime = Field(default_factory=utcnow)
+    #: Set once by ``GET /api/v1/wait?claim=true``: the caller that set it owns the message.
+    claimed_at: datetime | None = None
 
 
 class MessageRaw(SQLModel, table=True):

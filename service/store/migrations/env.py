@@ -11,7 +11,9 @@ import service.store.addresses
 import service.store.bouncelogs
 import service.store.bounces
 import service.store.models
-import service.store.suppressions  # noqa: F401
+import service.store.recipients
+import service.store.suppressions
+import service.store.tokens  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

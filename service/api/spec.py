@@ -1,0 +1,208 @@
+"""The read API's OpenAPI description: component schemas and one operation object per endpoint.
+
+Endpoints carry their operation as ``__openapi__`` (``documented``); ``ApiSchemaGenerator``
+prefers it to a YAML docstring and fills in any ``{path}`` parameter an operation leaves out, so
+``/openapi.json`` lists every route with its parameters and responses and validates as OpenAPI 3
+(``tests/test_api_openapi.py``; schemathesis fuzzes against it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from starlette.routing import BaseRoute
+from starlette.schemas import SchemaGenerator
+
+from service.api.params import ADDRESS_PATTERN, CURSOR_PATTERN
+from service.store.models import MessageStatus
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def documented(operation: dict[str, Any]) -> Callable[[F], F]:
+    def mark(func: F) -> F:
+        func.__openapi__ = operation  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "nullable": True}
+
+
+_STR = {"type": "string"}
+_ADDRESS = {"type": "object", "required": ["name", "address"], "properties": {"name": _nullable(_STR), "address": _STR}}
+_SUMMARY_PROPS: dict[str, Any] = {
+    "id": {"type": "string", "pattern": CURSOR_PATTERN},
+    "received_at": {"type": "string", "format": "date-time"},
+    "source": _STR,
+    "provider": _STR,
+    "envelope_from": _nullable(_STR),
+    "envelope_to": {"type": "array", "items": _STR},
+    "from": _nullable(_ADDRESS),
+    "to": {"type": "array", "items": _ADDRESS},
+    "cc": {"type": "array", "items": _ADDRESS},
+    "recipient": _nullable(_STR),
+    "subject": _nullable(_STR),
+    "status": {"type": "string", "enum": [s.value for s in MessageStatus]},
+    "code": _nullable(_STR),
+    "links": {"type": "array", "items": _STR},
+}
+_STEP = {
+    "type": "object",
+    "required": ["position", "name", "status", "attempts", "error", "output"],
+    "properties": {
+        "position": {"type": "integer"},
+        "name": _STR,
+        "status": _STR,
+        "attempts": {"type": "integer"},
+        "error": _nullable(_STR),
+        "output": _nullable({"type": "object"}),
+    },
+}
+_RUN = {
+    "type": "object",
+    "required": ["id", "pipeline", "route", "status", "error", "started_at", "finished_at", "steps"],
+    "properties": {
+        "id": {"type": "integer"},
+        "pipeline": _STR,
+        "route": _nullable(_STR),
+        "status": _STR,
+        "error": _nullable(_STR),
+        "started_at": _nullable({"type": "string", "format": "date-time"}),
+        "finished_at": _nullable({"type": "string", "format": "date-time"}),
+        "steps": {"type": "array", "items": _STEP},
+    },
+}
+_ATTACHMENT = {
+    "type": "object",
+    "required": ["position", "filename", "content_type", "size", "content_id", "disposition"],
+    "properties": {
+        "position": {"type": "integer"},
+        "filename": _nullable(_STR),
+        "content_type": _STR,
+        "size": {"type": "integer"},
+        "content_id": _nullable(_STR),
+        "disposition": _STR,
+    },
+}
+_DETAIL_PROPS: dict[str, Any] = {
+    **_SUMMARY_PROPS,
+    "text": _nullable(_STR),
+    "html": _nullable(_STR),
+    "headers": {"type": "array", "items": {"type": "array", "items": _STR, "minItems": 2, "maxItems": 2}},
+    "attachments": {"type": "array", "items": _ATTACHMENT},
+    "auth": {"type": "object", "additionalProperties": True},
+    "defects": {"type": "array", "items": _STR},
+    "bounce": _nullable(
+        {
+            "type": "object",
+            "required": ["kind", "reason", "status", "reply_code", "recipients", "diagnostic"],
+            "properties": {
+                "kind": _STR,
+                "reason": _STR,
+                "status": _nullable(_STR),
+                "reply_code": _nullable({"type": "integer"}),
+                "recipients": {"type": "array", "items": _STR},
+                "diagnostic": _nullable(_STR),
+            },
+        }
+    ),
+    "runs": {"type": "array", "items": _RUN},
+}
+COMPONENTS: dict[str, Any] = {
+    "schemas": {
+        "Error": {
+            "type": "object",
+            "required": ["error", "message"],
+            "properties": {"error": _STR, "message": _STR, "details": {"type": "object"}},
+        },
+        "Summary": {"type": "object", "required": list(_SUMMARY_PROPS), "properties": _SUMMARY_PROPS},
+        "Detail": {"type": "object", "required": list(_DETAIL_PROPS), "properties": _DETAIL_PROPS},
+        "Page": {
+            "type": "object",
+            "required": ["items", "next_cursor"],
+            "properties": {
+                "items": {"type": "array", "items": _ref("Summary")},
+                "next_cursor": _nullable({"type": "string", "pattern": CURSOR_PATTERN}),
+            },
+        },
+        "Cursor": {
+            "type": "object",
+            "required": ["cursor"],
+            "properties": {"cursor": {"type": "string", "pattern": CURSOR_PATTERN}},
+        },
+        "Waited": {
+            "type": "object",
+            "required": ["message", "cursor"],
+            "properties": {"message": _ref("Summary"), "cursor": {"type": "string", "pattern": CURSOR_PATTERN}},
+        },
+    },
+    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "mailhook tokens create"}},
+}
+
+
+def _json(ref: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(ref)}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json("Error", description)
+
+
+def responses(ok: dict[str, Any], *, admin: bool = False, found: bool = True, **extra: Any) -> dict[str, Any]:
+    """The answers every API route can give, plus ``ok`` and ``extra`` (status → response)."""
+    out: dict[str, Any] = {
+        **ok,
+        "400": _error("A query parameter is unknown or malformed (details.parameter names it)"),
+        "401": _error("No token, or an unknown or revoked one"),
+        "403": _error("The token lacks the admin scope" if admin else "The token lacks the read scope"),
+        "503": _error("The message store is unavailable; retry later"),
+        **extra,
+    }
+    if found:
+        out["404"] = _error("No message with this id")
+    return out
+
+
+def query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema or _STR}
+
+
+ADDRESS = {"type": "string", "pattern": ADDRESS_PATTERN}
+MOMENT = {"type": "string", "description": "a cursor, an ISO 8601 timestamp (UTC unless it says) or Unix seconds"}
+ID_PARAMETER = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "pattern": CURSOR_PATTERN}}
+JSON = _json
+SECURITY = [{"bearer": []}]
+
+
+def _path_parameter(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": _STR}
+
+
+class ApiSchemaGenerator(SchemaGenerator):
+    """Starlette's generator, reading ``__openapi__`` first and declaring every path parameter."""
+
+    def parse_docstring(self, func_or_method: Callable[..., Any]) -> dict[str, Any]:
+        operation = getattr(func_or_method, "__openapi__", None)
+        if isinstance(operation, dict):
+            return dict(operation)
+        return super().parse_docstring(func_or_method)
+
+    def get_schema(self, routes: list[BaseRoute]) -> dict[str, Any]:
+        schema = super().get_schema(routes)
+        for path, operations in schema["paths"].items():
+            names = re.findall(r"{(\w+)}", path)
+            for operation in operations.values():
+                declared = {p.get("name") for p in operation.get("parameters", []) if p.get("in") == "path"}
+                missing = [_path_parameter(n) for n in names if n not in declared]
+                if missing:
+                    operation["parameters"] = [*operation.get("parameters", []), *missing]
+        return schema
