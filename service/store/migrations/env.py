@@ -12,6 +12,8 @@ import service.store.bouncelogs
 import service.store.bounces
 import service.store.models
 import service.store.recipients
+import service.store.seen
+import service.store.sessions
 import service.store.suppressions
 import service.store.tokens  # noqa: F401
 

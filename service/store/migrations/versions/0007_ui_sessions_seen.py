@@ -1,0 +1,46 @@
+"""web inbox: UI sessions and read state (issue 12)
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-04 16:40:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = "0007"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "uisession",
+        sa.Column("id_sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("token_id", sa.Integer(), nullable=False),
+        sa.Column("csrf", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("last_seen_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["token_id"], ["apitoken.id"]),
+        sa.PrimaryKeyConstraint("id_sha256"),
+    )
+    with op.batch_alter_table("uisession", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_uisession_token_id"), ["token_id"], unique=False)
+
+    op.create_table(
+        "messageseen",
+        sa.Column("message_id", sqlmodel.sql.sqltypes.AutoString(length=26), nullable=False),
+        sa.Column("seen_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("message_id"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("messageseen")
+    with op.batch_alter_table("uisession", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_uisession_token_id"))
+    op.drop_table("uisession")
