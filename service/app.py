@@ -21,6 +21,7 @@ from service.routes import ROUTES
 from service.sentry import init_sentry
 from service.settings import Settings
 from service.state import AppState
+from service.ui.errors import UI_EXCEPTION_HANDLERS
 
 
 def create_app(settings: Settings | None = None, *, reader: ContentReader | None = None) -> Starlette:
@@ -61,4 +62,5 @@ def create_app(settings: Settings | None = None, *, reader: ContentReader | None
             await ingestor.stop()
             await outbound.aclose()
 
-    return Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)  # type: ignore[arg-type]
+    handlers = {**EXCEPTION_HANDLERS, **UI_EXCEPTION_HANDLERS}
+    return Starlette(routes=ROUTES, exception_handlers=handlers, lifespan=lifespan)  # type: ignore[arg-type]

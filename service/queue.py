@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Iterable
 
-from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix
+from arq.constants import expires_extra_ms, health_check_key_suffix, job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -22,6 +22,14 @@ from redis.exceptions import RedisError
 log = logging.getLogger("mailhook.queue")
 
 PROCESS_MESSAGE = "process_message"
+#: How often each worker writes arq's health-check key (``<queue>:health-check``, expiring one
+#: second after the next write is due): the heartbeat on the UI's status page.
+HEALTH_CHECK_INTERVAL_S = 30
+
+
+def health_check_key(queue_name: str) -> str:
+    return queue_name + health_check_key_suffix
+
 
 _ENQUEUE_MANY = """
 -- KEYS[1], KEYS[2]: arq's job and result key prefixes. ARGV: queue, expiry, score, then

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     #: Tests point this at a local fake certificate server; in production leave the default.
     sns_cert_origin: str = SNS_CERT_ORIGIN
+    #: Where people reach Mailhook (``https://mail.example.com``): the web inbox shows webhook
+    #: URLs under it, marks its cookie ``Secure`` when it is HTTPS (behind a TLS-terminating
+    #: proxy), and accepts forms and the live stream only from its origin. Unset: each request's own.
+    public_url: str | None = None
 
     @field_validator("database_url")
     @classmethod

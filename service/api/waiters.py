@@ -30,6 +30,8 @@ DEGRADED_RECHECK_S = 1.0
 _RETRY_S = (0.1, 0.5, 1.0, 2.0, 5.0)
 
 Key = tuple[str, str]
+#: Woken by every notification, whatever its recipients: the web inbox's live stream.
+ANY: Key = ("any", "")
 
 
 def watch_key(recipient: Recipient) -> Key:
@@ -92,7 +94,10 @@ class WaitHub:
                     del self._watches[key]
 
     def dispatch(self, payload: bytes | str) -> None:
-        self._wake(key for _, addresses in decode(payload) for address in addresses for key in _keys_of(address))
+        stored = decode(payload)
+        self._wake(key for _, addresses in stored for address in addresses for key in _keys_of(address))
+        if stored:
+            self._wake([ANY])
 
     def _wake(self, keys: Iterable[Key]) -> None:
         for key in keys:
