@@ -11,7 +11,7 @@ from arq.connections import RedisSettings
 
 from service.config import ConfigHolder
 from service.process import freeze_startup_objects
-from service.queue import JobQueue
+from service.queue import HEALTH_CHECK_INTERVAL_S, JobQueue
 from service.reload import install_sighup_reload
 from service.sentry import init_sentry
 from service.settings import Settings
@@ -56,6 +56,7 @@ class WorkerSettings:
         self.max_jobs = settings.worker_max_jobs
         self.poll_delay = 0.05
         self.keep_result = 3600
+        self.health_check_interval = HEALTH_CHECK_INTERVAL_S
         self.burst = burst
         self.handle_signals = not burst
 
