@@ -24,7 +24,16 @@ from service.ui.errors import PageNotFound, UiError
 from service.ui.pages import PAGE_HEADERS, render
 from service.ui.session import app_state, checked_form, require_session
 
-VIEWS = ("html", "text", "headers", "source", "links", "attachments", "runs")
+#: The message page's tabs: ``?view=`` key and label.
+VIEWS = {
+    "html": "HTML",
+    "text": "Text",
+    "headers": "Headers",
+    "source": "Source",
+    "links": "Links",
+    "attachments": "Attachments",
+    "runs": "Runs",
+}
 #: Keys of the stored ``auth`` results shown as badges, in this order.
 AUTH_KEYS = ("spf", "dkim", "dmarc")
 

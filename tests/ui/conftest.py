@@ -52,8 +52,9 @@ def read_token(settings: Settings) -> str:
 @pytest.fixture
 def http(ui_app: str, admin_token: str) -> Iterator[httpx.Client]:
     """An HTTP client signed in as an admin (cookies kept), asking for HTML like a browser."""
-    with signed_in(ui_app, admin_token) as client:
-        yield client
+    client = signed_in(ui_app, admin_token)
+    yield client
+    client.close()
 
 
 @pytest.fixture
