@@ -99,7 +99,7 @@ class _Rules:
         css = _CSS_ESCAPE.sub(_unescape, css)
         css = _CSS_IMPORT.sub("", css)
         if not self.remote:
-            css = _CSS_IMAGE_SET.sub("x-blocked(", css)
+            css = _without_image_sets(css)
         css = _CSS_URL.sub(self._css_url, css)
         return css.replace("<", "\\3c ")
 
@@ -116,6 +116,18 @@ class _Rules:
         if tag == "a" and name == "href":
             return self.link(value)
         return value
+
+
+def _without_image_sets(css: str) -> str:
+    """``image-set(…)`` calls replaced by ``none``: they may name images as bare strings, which
+    the ``url()`` rule would not see."""
+    while (found := _CSS_IMAGE_SET.search(css)) is not None:
+        depth, end = 1, found.end()
+        while end < len(css) and depth:
+            depth += {"(": 1, ")": -1}.get(css[end], 0)
+            end += 1
+        css = css[: found.start()] + "none" + css[end:]
+    return css
 
 
 def _unescape(match: re.Match[str]) -> str:

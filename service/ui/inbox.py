@@ -54,9 +54,10 @@ def summaries(state: AppState, rows: list[Any]) -> list[dict[str, Any]]:
     return [views.summary(row, state.content.extracted(row)) for row in rows]
 
 
-def load_page(state: AppState, query: MessageQuery, *, limit: int = PAGE_SIZE) -> Page:
+def load_page(state: AppState, query: MessageQuery, *, limit: int | None = None) -> Page:
     """One page of the inbox; a search no index answers looks through one window only."""
     engine = state.ingest.engine
+    limit = limit or PAGE_SIZE
     floor = id_back(engine, query.before, WINDOW) if needs_window(query) else None
     bounded = windowed(query, floor)
     rows = list_page(engine, bounded, limit=limit + 1)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 import textwrap
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -108,8 +110,10 @@ def sign_in(client: httpx.Client, token: str) -> httpx.Response:
     return client.post("/ui/signin", data={"csrf": csrf_of(form.text), "token": token, "next": "/ui"})
 
 
-def signed_in(base: str, token: str) -> httpx.Client:
-    client = httpx.Client(base_url=base, timeout=15, headers={"Accept": "text/html"})
-    response = sign_in(client, token)
-    assert response.status_code == 303, response.text
-    return client
+@contextmanager
+def signed_in(base: str, token: str) -> Iterator[httpx.Client]:
+    """An HTTP client with a session (its cookies kept), asking for HTML like a browser."""
+    with httpx.Client(base_url=base, timeout=15, headers={"Accept": "text/html"}) as client:
+        response = sign_in(client, token)
+        assert response.status_code == 303, response.text
+        yield client

@@ -13,6 +13,7 @@ import asyncio
 import os
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,9 +53,8 @@ def read_token(settings: Settings) -> str:
 @pytest.fixture
 def http(ui_app: str, admin_token: str) -> Iterator[httpx.Client]:
     """An HTTP client signed in as an admin (cookies kept), asking for HTML like a browser."""
-    client = signed_in(ui_app, admin_token)
-    yield client
-    client.close()
+    with signed_in(ui_app, admin_token) as client:
+        yield client
 
 
 @pytest.fixture
@@ -79,6 +79,35 @@ def drain(settings: Settings) -> Callable[[], Any]:
         return result.get("worker")
 
     return run
+
+
+@contextmanager
+def running_worker(settings: Settings) -> Iterator[None]:
+    """A long-running (not burst) worker in its own thread and event loop, stopped on exit; its
+    health-check key (the status page's heartbeat) exists only while it runs."""
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    stop = asyncio.Event()
+
+    async def serve() -> None:
+        # arq binds the worker to the loop current when it is built: build it on this one.
+        worker = build_worker(settings, burst=False, handle_signals=False)
+        main = asyncio.create_task(worker.main())
+        started.set()
+        await stop.wait()
+        main.cancel()
+        await asyncio.gather(main, return_exceptions=True)
+        await worker.close()
+
+    thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
+    thread.start()
+    started.wait(10)
+    try:
+        yield
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(15)
+        loop.close()
 
 
 @pytest.fixture(scope="module")

@@ -204,5 +204,5 @@ def test_raw_hostile_html_is_contained_by_the_sandbox_and_csp_alone(
     blocked = "\n".join(watched.errors)
     assert "Refused to execute the redirect" in blocked  # the meta refresh
     assert "Blocked script execution" in blocked  # <script>, onerror=, the javascript: link
-    assert "violates the following Content Security Policy directive: \"img-src data:\"" in blocked
+    assert 'violates the following Content Security Policy directive: "img-src data:"' in blocked
     assert "base-uri" in blocked
