@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -26,8 +26,13 @@ class MessageStatus(StrEnum):
 
 
 class Message(SQLModel, table=True):
+    # (status, id) and (source, id), not status or source alone: "newest first with this status
+    # (source)" and "oldest pending" are then one index range in id order, never a sort of every
+    # row with that status (the web inbox, the read API, the sweeper).
+    __table_args__ = (Index("ix_message_status_id", "status", "id"), Index("ix_message_source_id", "source", "id"))
+
     id: str = Field(primary_key=True, max_length=26)
-    source: str = Field(index=True, max_length=64)
+    source: str = Field(max_length=64)
     provider: str = Field(max_length=32)
     provider_event_id: str | None = Field(default=None, max_length=255)
     idempotency_key: str = Field(unique=True, max_length=128)
@@ -56,7 +61,7 @@ class Message(SQLModel, table=True):
     raw_mime_size: int | None = None
     #: When the worker filled text/html/attachments from raw MIME (raw and SMTP sources).
     parsed_at: datetime | None = None
-    status: str = Field(default=MessageStatus.pending, index=True, max_length=16)
+    status: str = Field(default=MessageStatus.pending, max_length=16)
     error: str | None = None
     attempts: int = 0
     updated_at: datetime = Field(default_factory=utcnow)

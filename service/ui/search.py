@@ -5,10 +5,12 @@ Terms are ``key:value`` (``key:"two words"``) with the read API's filter names: 
 address, or a base address with all its plus-tags), ``from``, ``subject``, ``text`` (the body),
 ``tag``, ``source``, ``status``. Other words search the subject.
 
-Recipient and tag filters are answered from the ``messagerecipient`` indexes whatever the table
-size. A substring (subject, body) cannot use a b-tree index; rather than scanning 100,000 rows,
-such a search looks through one window of ``WINDOW`` messages per page (a primary-key range) and
-offers to continue further back: every page costs the same, however old the mail searched for.
+Recipient and tag filters are answered from the ``messagerecipient`` indexes, source and status
+from ``(source, id)`` and ``(status, id)``, whatever the table size. A substring (subject, body)
+or the sender (two columns, compared case-insensitively) has no index; rather than scanning
+100,000 rows, such a search looks through one window of ``WINDOW`` messages per page (a
+primary-key range) and offers to continue further back: every page costs the same, however old
+the mail searched for.
 """
 
 from __future__ import annotations
@@ -94,11 +96,11 @@ def indexed(query: MessageQuery) -> bool:
 
 
 def needs_window(query: MessageQuery) -> bool:
-    """Filters no index answers in id order: substrings, and the sender (two columns, compared
-    case-insensitively), source and status (their indexes do not give newest-first order)."""
+    """Filters no index answers in id order: substrings, and the sender (two columns compared
+    case-insensitively). Source and status have ``(source, id)`` and ``(status, id)`` indexes."""
     if indexed(query):
         return False
-    return any(v is not None for v in (query.sender, query.subject, query.text, query.source, query.status))
+    return any(v is not None for v in (query.sender, query.subject, query.text))
 
 
 def windowed(query: MessageQuery, floor: str | None) -> MessageQuery:

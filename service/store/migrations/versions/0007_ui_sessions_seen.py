@@ -1,4 +1,4 @@
-"""web inbox: UI sessions and read state (issue 12)
+"""web inbox: UI sessions, read state, and (status, id) / (source, id) message indexes (issue 12)
 
 Revision ID: 0007
 Revises: 0006
@@ -38,8 +38,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("message_id"),
     )
 
+    # Newest-first pages filtered by status or source, and the oldest pending message, as one
+    # index range each (the single-column indexes left a sort of every matching row).
+    with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.drop_index("ix_message_status")
+        batch_op.drop_index("ix_message_source")
+        batch_op.create_index("ix_message_status_id", ["status", "id"], unique=False)
+        batch_op.create_index("ix_message_source_id", ["source", "id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.drop_index("ix_message_source_id")
+        batch_op.drop_index("ix_message_status_id")
+        batch_op.create_index("ix_message_source", ["source"], unique=False)
+        batch_op.create_index("ix_message_status", ["status"], unique=False)
     op.drop_table("messageseen")
     with op.batch_alter_table("uisession", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_uisession_token_id"))
