@@ -78,6 +78,7 @@ def run_dev(settings: Settings, *, host: str, port: int, smtp_port: int = 2525) 
         click.echo("SMTP: not configured; add smtp.domains to the config to accept mail over SMTP")
     if config.slack is None:
         click.echo("Slack: not configured; add slack.webhook_url to the config to get posts")
+    click.echo(f"web inbox: {base}/ui (sign in with a token from: mailhook tokens create --name me --scope admin)")
     click.echo("Ctrl-C stops web, worker, SMTP and Redis.")
     try:
         asyncio.run(serve_all(settings, host=host, port=port, smtp_port=smtp_port if config.smtp else None))

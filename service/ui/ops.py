@@ -105,8 +105,8 @@ async def webhook_url(request: Request) -> Response:
     source = app_state(request).config.current.source(str(request.path_params["name"]))
     if source is None:
         raise PageNotFound("no such source")
-    # Secrets rotate by appending: the last one listed is the current one.
-    secret = source.secrets[-1].get_secret_value()
+    # The first secret listed, as ``mailhook dev`` prints it (any listed secret is accepted).
+    secret = source.secrets[0].get_secret_value()
     return JSONResponse({"url": origin_of(request) + _hook_path(source, secret)}, headers=PAGE_HEADERS)
 
 

@@ -5,16 +5,20 @@ pipeline to replay.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import textwrap
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import Any
 
 import httpx
 
+from service.cli.runner import build_worker
 from service.settings import Settings
 from service.store.db import make_engine
 from service.store.tokens import Scope, create_token
@@ -24,7 +28,7 @@ RAW_SECRET = "raw-secret-0123456789abcdef"
 SOURCES = f"""
 sources:
   - {{name: raw, provider: raw, secrets: ["{RAW_SECRET}"]}}
-  - {{name: improvmx, provider: improvmx, secrets: ["old-{IMPROVMX_SECRET}", "{IMPROVMX_SECRET}"]}}
+  - {{name: improvmx, provider: improvmx, secrets: ["{IMPROVMX_SECRET}", "next-{IMPROVMX_SECRET}"]}}
 outbound:
   allow_hosts: ["127.0.0.1"]
 """
@@ -117,3 +121,51 @@ def signed_in(base: str, token: str) -> Iterator[httpx.Client]:
         response = sign_in(client, token)
         assert response.status_code == 303, response.text
         yield client
+
+
+def drain_queue(settings: Settings) -> Any:
+    """Run a burst worker until the queue is empty, in a thread with its own event loop (browser
+    tests are synchronous, and Playwright's sync API may own this thread's loop); the worker."""
+    result: dict[str, Any] = {}
+
+    async def burst() -> None:
+        # arq binds a worker to the loop current when it is built: build it on this one.
+        worker = build_worker(settings, burst=True)
+        try:
+            await worker.main()
+        finally:
+            await worker.close()
+        result["worker"] = worker
+
+    thread = threading.Thread(target=lambda: asyncio.run(burst()))
+    thread.start()
+    thread.join(60)
+    return result.get("worker")
+
+
+@contextmanager
+def running_worker(settings: Settings) -> Iterator[None]:
+    """A long-running (not burst) worker in its own thread and event loop, stopped on exit; its
+    health-check key (the status page's heartbeat) exists only while it runs."""
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    stop = asyncio.Event()
+
+    async def serve() -> None:
+        worker = build_worker(settings, burst=False, handle_signals=False)
+        main = asyncio.create_task(worker.main())
+        started.set()
+        await stop.wait()
+        main.cancel()
+        await asyncio.gather(main, return_exceptions=True)
+        await worker.close()
+
+    thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
+    thread.start()
+    started.wait(10)
+    try:
+        yield
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(15)
+        loop.close()

@@ -9,11 +9,8 @@ or an uncaught exception on any page or frame fails the test.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,12 +18,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
-from service.cli.runner import build_worker
 from service.cli.web import create_web_app
 from service.settings import Settings
 from service.store.tokens import Scope
 from tests.support.servers import serve_in_thread
-from tests.support.ui import make_token, signed_in, ui_config
+from tests.support.ui import drain_queue, make_token, signed_in, ui_config
 
 CHROMIUM = os.environ.get("MAILHOOK_CHROMIUM", "/usr/bin/chromium")
 
@@ -59,55 +55,8 @@ def http(ui_app: str, admin_token: str) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def drain(settings: Settings) -> Callable[[], Any]:
-    """Run a burst worker until the queue is empty, in its own thread and event loop (browser
-    tests are synchronous: Playwright's sync API owns this thread)."""
-
-    def run() -> Any:
-        result: dict[str, Any] = {}
-
-        async def burst() -> None:
-            worker = build_worker(settings, burst=True)
-            try:
-                await worker.main()
-            finally:
-                await worker.close()
-            result["worker"] = worker
-
-        thread = threading.Thread(target=lambda: asyncio.run(burst()))
-        thread.start()
-        thread.join(60)
-        return result.get("worker")
-
-    return run
-
-
-@contextmanager
-def running_worker(settings: Settings) -> Iterator[None]:
-    """A long-running (not burst) worker in its own thread and event loop, stopped on exit; its
-    health-check key (the status page's heartbeat) exists only while it runs."""
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    stop = asyncio.Event()
-
-    async def serve() -> None:
-        # arq binds the worker to the loop current when it is built: build it on this one.
-        worker = build_worker(settings, burst=False, handle_signals=False)
-        main = asyncio.create_task(worker.main())
-        started.set()
-        await stop.wait()
-        main.cancel()
-        await asyncio.gather(main, return_exceptions=True)
-        await worker.close()
-
-    thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
-    thread.start()
-    started.wait(10)
-    try:
-        yield
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(15)
-        loop.close()
+    """Run a burst worker until the queue is empty (see ``tests.support.ui.drain_queue``)."""
+    return lambda: drain_queue(settings)
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,7 @@ from service.ui import inbox
 from service.ui.errors import BadRequest
 from service.ui.search import needs_window, parse
 from tests.support.servers import serve_in_thread
-from tests.support.ui import FAILING_PIPELINE, csrf_of, deliver, signed_in, ui_config
-from tests.ui.conftest import running_worker
+from tests.support.ui import FAILING_PIPELINE, csrf_of, deliver, running_worker, signed_in, ui_config
 
 _ROW = re.compile(r'<li class="msg( unread)?" data-id="([0-9a-z]{26})"')
 
