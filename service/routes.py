@@ -51,6 +51,7 @@ UI_ROUTES: list[BaseRoute] = [
     Route(f"{MSG}/attachments/{{n:int}}", body.attachment, methods=["GET"], include_in_schema=False),
     Route(f"{MSG}/replay", message.replay, methods=["POST"], include_in_schema=False),
     Route(f"{MSG}/unread", message.mark_unread, methods=["POST"], include_in_schema=False),
+    Route(f"{MSG}/delete", message.delete, methods=["POST"], include_in_schema=False),
     Route(f"{UI}/dead-letters", ops.dead_letters, methods=["GET"], include_in_schema=False),
     Route(f"{UI}/dead-letters/replay", ops.replay_all, methods=["POST"], include_in_schema=False),
     Route(f"{UI}/sources", ops.sources, methods=["GET"], include_in_schema=False),

@@ -1,9 +1,10 @@
 """One message: its HTML (in a sandboxed frame), text, headers, source, links, attachments,
-authentication results and pipeline runs; replaying it (admin) and marking it unread.
+authentication results and pipeline runs; replaying or deleting it (admin), marking it unread.
 
 The data is the read API's detail (``service.api.messages._detail``: the same code, links,
 attachments and runs as ``GET /api/v1/messages/{id}``). Replay goes through the same
-``prepare_replay``/``enqueue_replay`` as ``POST /api/v1/messages/{id}/replay`` and the CLI.
+``prepare_replay``/``enqueue_replay`` as ``POST /api/v1/messages/{id}/replay`` and the CLI, and
+delete through the API's own ``DELETE /api/v1/messages/{id}`` (rows, then unshared blobs).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from service.api.admin import _delete
 from service.api.messages import _detail
 from service.replay import enqueue_replay, prepare_replay
 from service.store.seen import mark_seen, mark_unseen
@@ -99,6 +101,16 @@ async def replay(request: Request) -> Response:
     mid = message_id(request)
     await replay_message(app_state(request), mid)
     return RedirectResponse(f"/ui/messages/{mid}?view=runs&notice=replayed", 303, headers=PAGE_HEADERS)
+
+
+async def delete(request: Request) -> Response:
+    """Delete the message with its runs, attachments and unshared blobs (the API's own delete)."""
+    session = await require_session(request, Scope.admin)
+    await checked_form(request, session)
+    mid = message_id(request)
+    if not await asyncio.to_thread(_delete, app_state(request), mid):
+        raise PageNotFound(f"no message with id {mid}")
+    return RedirectResponse("/ui", 303, headers=PAGE_HEADERS)
 
 
 async def mark_unread(request: Request) -> Response:

@@ -194,3 +194,15 @@ def test_the_status_page_shows_queue_depth_oldest_pending_and_worker_heartbeat(
         # arq's own health record: written when the worker starts, then every 30 s.
         assert re.search(r'class="figure ok">\d+ s ago', page) and "j_complete=" in page
     assert "no worker" in http.get("/ui/status").text  # a worker that stops takes its heartbeat along
+
+
+def test_an_admin_deletes_a_message_with_its_attachments(http: httpx.Client, ui_app: str) -> None:
+    mid = deliver(ui_app, "a@example.com", attachments=(("a.txt", "text/plain", b"only here"),))
+    keep = deliver(ui_app, "b@example.com")
+    page = http.get(f"/ui/messages/{mid}").text
+    done = http.post(f"/ui/messages/{mid}/delete", data={"csrf": csrf_of(page)})
+    assert done.status_code == 303 and done.headers["location"] == "/ui"
+    assert http.get(f"/ui/messages/{mid}").status_code == 404
+    assert http.get(f"/ui/messages/{mid}/raw").status_code == 404
+    assert rows(http.get("/ui").text) == [keep]
+    assert http.post(f"/ui/messages/{mid}/delete", data={"csrf": csrf_of(page)}).status_code == 404

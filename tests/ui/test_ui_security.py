@@ -112,7 +112,12 @@ def test_state_changing_requests_need_the_session_csrf_token(http: httpx.Client,
     mid = deliver(ui_app, "a@example.com")
     inbox = http.get("/ui")
     csrf = csrf_of(inbox.text)
-    for path in (f"/ui/messages/{mid}/replay", f"/ui/messages/{mid}/unread", "/ui/dead-letters/replay", "/ui/signout"):
+    state_changing = ["replay", "unread", "delete"]
+    for path in [
+        *(f"/ui/messages/{mid}/{action}" for action in state_changing),
+        "/ui/dead-letters/replay",
+        "/ui/signout",
+    ]:
         assert http.post(path).status_code == 403, path
         assert http.post(path, data={"csrf": "not-the-token"}).status_code == 403, path
     assert http.post("/ui/sources/raw/webhook-url").status_code == 403
@@ -134,6 +139,7 @@ def test_a_read_token_may_look_but_not_replay_or_see_hook_secrets(ui_app: str, r
         assert page.status_code == 200 and 'id="replay"' not in page.text
         csrf = csrf_of(page.text)
         assert client.post(f"/ui/messages/{mid}/replay", data={"csrf": csrf}).status_code == 403
+        assert client.post(f"/ui/messages/{mid}/delete", data={"csrf": csrf}).status_code == 403
         assert client.post("/ui/sources/raw/webhook-url", headers={"X-CSRF-Token": csrf}).status_code == 403
         assert client.post(f"/ui/messages/{mid}/unread", data={"csrf": csrf}).status_code == 303
 
