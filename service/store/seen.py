@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, Insert, delete, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel
@@ -27,7 +27,7 @@ class MessageSeen(SQLModel, table=True):
 _T = MessageSeen.__table__  # type: ignore[attr-defined]
 
 
-def _insert_ignoring_duplicates(engine: Engine) -> object:
+def _insert_ignoring_duplicates(engine: Engine) -> Insert:
     name = engine.dialect.name
     if name == "sqlite":
         return sqlite_insert(_T).on_conflict_do_nothing()
@@ -40,7 +40,7 @@ def mark_seen(engine: Engine, message_ids: Iterable[str]) -> None:
     rows = [{"message_id": mid, "seen_at": utcnow()} for mid in dict.fromkeys(message_ids)]
     if rows:
         with engine.begin() as conn:
-            conn.execute(_insert_ignoring_duplicates(engine), rows)  # type: ignore[arg-type]
+            conn.execute(_insert_ignoring_duplicates(engine), rows)
 
 
 def mark_unseen(engine: Engine, message_id: str) -> None:
