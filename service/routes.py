@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from service import health
 from service.api import addresses, admin, files, messages, spec, wait
 from service.ingest import hooks
-from service.ui import body, events, inbox, message, ops, signin
+from service.ui import body, bounces, events, inbox, message, ops, signin
 from service.ui.errors import PageNotFound
 from service.ui.pages import UiStatic
 
@@ -57,6 +57,10 @@ UI_ROUTES: list[BaseRoute] = [
     Route(f"{UI}/sources", ops.sources, methods=["GET"], include_in_schema=False),
     Route(f"{UI}/sources/{{name}}/webhook-url", ops.webhook_url, methods=["POST"], include_in_schema=False),
     Route(f"{UI}/status", ops.status, methods=["GET"], include_in_schema=False),
+    Route(f"{UI}/bounces", bounces.bounces, methods=["GET"], include_in_schema=False),
+    Route(f"{UI}/suppressions", bounces.suppressions, methods=["GET"], include_in_schema=False),
+    Route(f"{UI}/suppressions/add", bounces.add, methods=["POST"], include_in_schema=False),
+    Route(f"{UI}/suppressions/remove", bounces.remove, methods=["POST"], include_in_schema=False),
     Mount(f"{UI}/static", app=UiStatic(), name="ui-static"),
     Route(f"{UI}/{{path:path}}", ui_not_found, include_in_schema=False),
 ]

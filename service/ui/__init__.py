@@ -7,6 +7,6 @@ with the API's tokens (``service.store.tokens``); sessions live in ``service.sto
 
 Modules: ``pages`` (rendering, security headers), ``session`` (cookies, CSRF, origin checks),
 ``errors`` (HTML error pages), ``signin``, ``inbox`` + ``search`` + ``events`` (the live list),
-``message`` + ``body`` + ``htmlsafe`` (one message, its sandboxed HTML), ``ops`` + ``status``
-(dead letters, sources, queue and worker status). Routes are listed in ``service/routes.py``.
+``message`` + ``body`` + ``htmlsafe`` (one message, its sandboxed HTML), ``ops`` (dead letters,
+sources, queue and worker status), ``bounces`` (bounce events and the suppression list). Routes are listed in ``service/routes.py``.
 """

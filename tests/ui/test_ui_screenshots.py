@@ -37,7 +37,7 @@ def test_every_page_fits_a_375_px_screen(watched: Watched, page: Page, ui_app: s
     page.get_by_label("API token").fill(admin_token)
     page.get_by_role("button", name="Sign in").click()
     for path in ("/ui", f"/ui/messages/{mid}", f"/ui/messages/{mid}?view=headers", f"/ui/messages/{mid}?view=source",
-                 "/ui/dead-letters", "/ui/sources", "/ui/status"):  # fmt: skip
+                 "/ui/dead-letters", "/ui/bounces", "/ui/suppressions", "/ui/sources", "/ui/status"):  # fmt: skip
         page.goto(path)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, f"{path} is {width} px wide at 375 px"

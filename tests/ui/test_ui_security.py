@@ -21,7 +21,15 @@ from tests.conftest import IMPROVMX_SECRET
 from tests.support.servers import serve_in_thread
 from tests.support.ui import csrf_of, deliver, sign_in, signed_in, ui_config
 
-PAGES = ["/ui", "/ui/dead-letters", "/ui/sources", "/ui/status", "/ui/messages/01m90xczcnqxv20e16t1knbccx"]
+PAGES = [
+    "/ui",
+    "/ui/dead-letters",
+    "/ui/bounces",
+    "/ui/suppressions",
+    "/ui/sources",
+    "/ui/status",
+    "/ui/messages/01m90xczcnqxv20e16t1knbccx",
+]
 
 
 @pytest.fixture
@@ -171,7 +179,8 @@ def test_sign_out_ends_the_session(http: httpx.Client) -> None:
 
 def test_pages_carry_a_strict_csp_and_are_never_framed_or_cached(http: httpx.Client, ui_app: str) -> None:
     mid = deliver(ui_app, "a@example.com", html="<p>hi</p>")
-    for path in ("/ui", f"/ui/messages/{mid}", "/ui/status", "/ui/sources", "/ui/dead-letters", "/ui/signin"):
+    pages = ("/ui", f"/ui/messages/{mid}", "/ui/status", "/ui/sources", "/ui/dead-letters", "/ui/bounces")
+    for path in (*pages, "/ui/suppressions", "/ui/signin"):
         headers = http.get(path).headers
         assert headers["content-security-policy"] == PAGE_CSP, path
         assert "script-src 'self'" in PAGE_CSP and "unsafe-inline" not in PAGE_CSP
