@@ -8,5 +8,6 @@ with the API's tokens (``service.store.tokens``); sessions live in ``service.sto
 Modules: ``pages`` (rendering, security headers), ``session`` (cookies, CSRF, origin checks),
 ``errors`` (HTML error pages), ``signin``, ``inbox`` + ``search`` + ``events`` (the live list),
 ``message`` + ``body`` + ``htmlsafe`` (one message, its sandboxed HTML), ``ops`` (dead letters,
-sources, queue and worker status), ``bounces`` (bounce events and the suppression list). Routes are listed in ``service/routes.py``.
+sources, queue and worker status), ``bounces`` (bounce events and the suppression list).
+Routes are listed in ``service/routes.py``.
 """

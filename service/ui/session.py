@@ -61,9 +61,13 @@ def cookie_options(request: Request) -> dict[str, Any]:
 def check_origin(request: Request) -> None:
     """Refuse a request another origin's page made. Browsers send ``Origin`` on every POST and
     on cross-origin reads, and ``Sec-Fetch-Site`` on everything (Chromium, Firefox, Safari)."""
-    origin = request.headers.get("origin")
-    if origin is not None and origin.lower() != origin_of(request):
-        raise OriginRefused(f"requests from {origin[:100]} are not accepted here")
+    origin, ours = request.headers.get("origin"), origin_of(request)
+    if origin is not None and origin.lower() != ours:
+        # Behind a proxy that rewrites Host, "ours" is wrong until MAILHOOK_PUBLIC_URL says otherwise.
+        raise OriginRefused(
+            f"requests from {origin[:100]} are not accepted here (this server is {ours}; "
+            "behind a proxy, set MAILHOOK_PUBLIC_URL to the address people use)"
+        )
     site = request.headers.get("sec-fetch-site")
     if site is not None and site not in ("same-origin", "none"):
         raise OriginRefused("requests from other sites are not accepted here")
