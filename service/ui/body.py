@@ -24,6 +24,7 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from service.api.content import Body
 from service.api.files import _attachment, _raw
 from service.api.params import CURSOR_PATTERN
 from service.errors import NotFound
@@ -70,11 +71,11 @@ def load_message(state: AppState, mid: str) -> Message:
     return message
 
 
-def _inline_image(state: AppState, message: Message, content_id: str) -> tuple[str, bytes] | None:
-    """A ``cid:`` image's type and bytes: from the raw MIME when the worker has not parsed it yet,
-    else from the attachment rows and the blob store."""
-    if state.content.unhydrated(message):
-        for position, item in enumerate(state.content.body(message).attachments or []):
+def _inline_image(state: AppState, message: Message, body: Body, content_id: str) -> tuple[str, bytes] | None:
+    """A ``cid:`` image's type and bytes: from the raw MIME when the worker has not parsed it yet
+    (``body.attachments`` is then the parsed list), else from the attachment rows and blob store."""
+    if body.attachments is not None:
+        for position, item in enumerate(body.attachments):
             if (item.get("content_id") or "").strip("<>") == content_id:
                 found = state.content.parsed_attachment(message, position) or {}
                 return str(item.get("content_type") or ""), bytes(found.get("data") or b"")
@@ -92,10 +93,10 @@ def _inline_image(state: AppState, message: Message, content_id: str) -> tuple[s
 
 def render_body(state: AppState, mid: str, *, remote: bool) -> str:
     message = load_message(state, mid)
-    html = state.content.body(message).html
-    if not html:
+    body = state.content.body(message)  # parses the raw MIME (once) when the worker has not yet
+    if not body.html:
         return document("<p><em>This message has no HTML part.</em></p>")
-    return document(sanitize(html, remote=remote, inline=lambda cid: _inline_image(state, message, cid)))
+    return document(sanitize(body.html, remote=remote, inline=lambda cid: _inline_image(state, message, body, cid)))
 
 
 async def html_body(request: Request) -> Response:

@@ -117,7 +117,7 @@ def test_a_substring_search_looks_through_one_window_then_offers_older_mail(
     assert rows(http.get("/ui", params={"q": "to:a@example.com shipped"}).text) == [target]  # index: no window
 
 
-def test_the_message_page_shows_every_part(http: httpx.Client, ui_app: str) -> None:
+def test_the_message_page_shows_every_part(http: httpx.Client, ui_app: str, drain: Callable[[], Any]) -> None:
     png = bytes.fromhex("89504e470d0a1a0a")
     html = '<p>Code <b>731904</b></p><img src="cid:logo@acme"><a href="https://acme.example/verify?t=abc">Verify</a>'
     mid = deliver(
@@ -144,6 +144,8 @@ def test_the_message_page_shows_every_part(http: httpx.Client, ui_app: str) -> N
     assert "Subject: Verify you" in source
     assert http.get("/ui/messages/01m90xczcnqxv20e16t1knbccx").status_code == 404
     assert http.get("/ui/messages/not-an-id").status_code == 404
+    drain()  # once the worker has stored the parts, the inline image comes from the blob store
+    assert "data:image/png;base64," in http.get(f"/ui/messages/{mid}/body").text
 
 
 def test_authentication_results_are_shown(http: httpx.Client, ui_app: str, settings: Settings) -> None:
