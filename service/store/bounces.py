@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, Engine, UniqueConstraint, func, select
+from sqlalchemy import JSON, Column, Connection, Engine, UniqueConstraint, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col
 
@@ -93,13 +93,20 @@ class RecordedBounce:
 
 
 def record_events(
-    engine: Engine, events: Sequence[BounceEventCreate], policy: SuppressionConfig, *, now: datetime | None = None
+    bind: Engine | Connection,
+    events: Sequence[BounceEventCreate],
+    policy: SuppressionConfig,
+    *,
+    now: datetime | None = None,
 ) -> list[RecordedBounce]:
     """Store ``events`` in one transaction (all or none) and apply the suppression policy to the
-    new ones; an event already stored maps to its row, marked ``duplicate``."""
+    new ones; an event already stored maps to its row, marked ``duplicate``.
+
+    Given a ``Connection`` already in a transaction (the worker's batched job writes), the events
+    join that transaction: they commit with it, or not at all."""
     now = now or utcnow()
     results: list[RecordedBounce] = []
-    with Session(engine) as session:
+    with Session(bind) as session:
         seen: dict[tuple[str, str], int] = {}
         for event in events:
             key = (event.source, event.provider_event_id)
@@ -119,17 +126,23 @@ def record_events(
 
 
 def record_bounce_report(
-    engine: Engine,
+    bind: Engine | Connection,
     report: BounceReport,
     *,
     source: str,
     message_id: str,
     policy: SuppressionConfig | None = None,
     occurred_at: datetime | None = None,
+    forwarded_candidates: Sequence[str] = (),
 ) -> list[RecordedBounce]:
     """Record a bounce mail the classifier read (one event per recipient), linked to the stored
-    mail ``message_id``. Re-running it for the same mail (a replay) creates nothing new."""
+    mail ``message_id``. Re-running it for the same mail (a replay) creates nothing new.
+
+    ``forwarded_candidates``: more Message-IDs that may name the forward that bounced (the
+    ``Resent-Message-ID`` of the returned original), tried before its Message-ID."""
     when = occurred_at or utcnow()
+    original = (report.original_message_id,) if report.original_message_id else ()
+    candidates = tuple(dict.fromkeys([*forwarded_candidates, *original]))
     events = [
         BounceEventCreate(
             source=source,
@@ -145,11 +158,11 @@ def record_bounce_report(
             reporting_mta=report.reporting_mta,
             original_message_id=report.original_message_id,
             message_id=message_id,
-            forwarded_candidates=(report.original_message_id,) if report.original_message_id else (),
+            forwarded_candidates=candidates,
         )
         for recipient in report.recipients
     ]
-    return record_events(engine, events, policy or SuppressionConfig())
+    return record_events(bind, events, policy or SuppressionConfig())
 
 
 def list_bounces(
