@@ -1,11 +1,16 @@
 """Filling in text, HTML and attachments of raw-MIME messages before routing (``parse_mime``,
-the same decoder the ``parse`` step uses).
+the same decoder the ``parse`` step uses), and reading every message as a possible bounce.
 
 HTTP JSON providers deliver parsed fields; raw and SMTP sources store only headers at ingest (so
 a 25 MB message is not parsed while the sender waits). The first job for such a message parses
 it once and stores the result with the job's first recorded run, so routes, steps and the inbox
 all see the same fields whatever the source. Small messages are read and parsed inline (a thread
 hand-off costs more than the parse); large ones in a thread with a time bound.
+
+The same pass classifies the mail (``workers.bouncemail``): the raw MIME when there is one, else
+MIME rebuilt from the provider's fields. A bounce is written with the hydrated fields (the
+``bounce`` column, one bounce event per recipient); a provider message that is not a bounce
+writes nothing, and is read again by a replay (the pre-check makes that cheap).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sqlalchemy import Connection, bindparam, insert, update
 from service.inbound import scrub
 from service.store.blobs import BlobStore
 from service.store.models import Attachment, Message, utcnow
+from workers.bouncemail import BounceWrite, find_bounce, find_bounce_in_fields, recorder
 from workers.pipeline.engine import JobRun
 from workers.steps.mime_parse import parse_mime
 
@@ -30,20 +36,34 @@ INLINE_PARSE_BYTES = 64 * 1024
 
 _MESSAGE = Message.__table__  # type: ignore[attr-defined]
 _ATTACHMENT = Attachment.__table__  # type: ignore[attr-defined]
-_HYDRATED = ("text", "html", "defects", "parsed_at")
-_STORE_PARSED = (
-    update(_MESSAGE)
-    .where(_MESSAGE.c.id == bindparam("mid"))
-    .values({column: bindparam(f"new_{column}") for column in _HYDRATED})
-)
+_HYDRATED = ("text", "html", "defects", "parsed_at", "bounce")
+_MARKED = ("defects", "bounce")
+
+
+def _update_message(columns: tuple[str, ...]) -> Any:
+    return (
+        update(_MESSAGE)
+        .where(_MESSAGE.c.id == bindparam("mid"))
+        .values({column: bindparam(f"new_{column}") for column in columns})
+    )
+
+
+_STORE_PARSED = _update_message(_HYDRATED)
+_STORE_MARKED = _update_message(_MARKED)
 
 
 async def hydrate(job: JobRun) -> None:
-    """Parse the job's raw MIME into its message (once); the row is written with the first run."""
+    """Parse the job's raw MIME into its message and classify it (once); the row is written with
+    the first run. Messages without raw MIME are classified from their fields."""
     message = job.message
-    if message.raw_mime_sha256 is None or message.parsed_at is not None:
+    if message.parsed_at is not None:
         return
-    parsed = await _parse(job.deps.blobs, message)
+    if message.raw_mime_sha256 is None:
+        await _mark_bounce(job)
+        return
+    raw = await _read(job.deps.blobs, message)
+    parsed = await _parse(raw)
+    found = await find_bounce(raw)
     rows: list[dict[str, Any]] = []
     items = parsed.get("attachments", [])
     if items and not job.attachments:  # blob writes fsync: off the event loop
@@ -53,20 +73,43 @@ async def hydrate(job: JobRun) -> None:
         # A body may hold NUL (decoded from 8-bit or binary parts): PostgreSQL text refuses it.
         "text": scrub(parsed.get("text")),
         "html": scrub(parsed.get("html")),
-        "defects": _merged(message.defects, parsed.get("defects", [])),
+        "defects": _merged(message.defects, [*parsed.get("defects", []), *found.defects]),
         "parsed_at": utcnow(),
+        "bounce": found.value,
     }
     for key, value in values.items():
         setattr(message, key, value)
-    job.pending.append(lambda conn: _store(conn, message.id, values, rows))
+    record = recorder(message, found, job.deps.config.current.suppression)
+    job.pending.append(lambda conn: _store(conn, _STORE_PARSED, message.id, values, rows, record))
 
 
-async def _parse(blobs: BlobStore, message: Message) -> dict[str, Any]:
+async def _mark_bounce(job: JobRun) -> None:
+    """A provider delivery without raw MIME: mark it when its fields read as a bounce."""
+    message = job.message
+    if message.bounce is not None:
+        return  # marked by an earlier job; a replay changes nothing
+    found = await find_bounce_in_fields(message, job.attachments, job.deps.blobs)
+    defects = _merged(message.defects, list(found.defects))
+    if found.report is None and defects == message.defects:
+        return  # ordinary mail (or a defect an earlier job recorded already): nothing to write
+    values = {"defects": defects, "bounce": found.value}
+    for key, value in values.items():
+        setattr(message, key, value)
+    record = recorder(message, found, job.deps.config.current.suppression)
+    job.pending.append(lambda conn: _store(conn, _STORE_MARKED, message.id, values, [], record))
+
+
+async def _read(blobs: BlobStore, message: Message) -> bytes:
     sha = message.raw_mime_sha256
     assert sha is not None
     if (message.raw_mime_size or 0) <= INLINE_PARSE_BYTES:
-        return parse_mime(blobs.read(sha), with_data=True)
-    raw = await asyncio.to_thread(blobs.read, sha)
+        return blobs.read(sha)
+    return await asyncio.to_thread(blobs.read, sha)
+
+
+async def _parse(raw: bytes) -> dict[str, Any]:
+    if len(raw) <= INLINE_PARSE_BYTES:
+        return parse_mime(raw, with_data=True)
     try:
         return await asyncio.wait_for(asyncio.to_thread(parse_mime, raw, with_data=True), PARSE_TIMEOUT_S)
     except TimeoutError:
@@ -92,10 +135,19 @@ def _attachment_rows(blobs: BlobStore, message_id: str, items: list[dict[str, An
     ]
 
 
-def _store(conn: Connection, message_id: str, values: dict[str, Any], rows: list[dict[str, Any]]) -> None:
-    conn.execute(_STORE_PARSED, {"mid": message_id, **{f"new_{column}": values[column] for column in _HYDRATED}})
+def _store(
+    conn: Connection,
+    statement: Any,
+    message_id: str,
+    values: dict[str, Any],
+    rows: list[dict[str, Any]],
+    record: BounceWrite | None,
+) -> None:
+    conn.execute(statement, {"mid": message_id, **{f"new_{column}": value for column, value in values.items()}})
     if rows:
         conn.execute(insert(_ATTACHMENT), rows)
+    if record is not None:
+        record(conn)
 
 
 def _merged(first: list[str], second: list[str]) -> list[str]:
