@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from typing import Any, get_args
 
 import pytest
@@ -11,6 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from service.store.models import Message
+from workers.pipeline.selection import routable
 from workers.routing import MAX_SCAN_CHARS, Condition, FieldExtractor, Ops, RoutableMessage, RouteTable, plus_tag
 from workers.routing.conditions import FieldName, OpName
 
@@ -140,6 +143,49 @@ def test_exists() -> None:
     assert not hit(msg(attachments=()), field="attachment_name", op="exists")
     assert not hit(msg(envelope_to=("plain@example.com",)), field="tag", op="exists")
     assert hit(msg(from_addr=None), field="from", op="exists")  # display name alone is a value
+
+
+BOUNCED = msg(
+    bounce_kind="hard", bounce_reason="user_unknown", bounce_status="5.1.1", bounce_recipients=("<Ghost@Example.org>",)
+)
+
+
+@pytest.mark.parametrize(
+    ("condition", "on_bounce", "on_ordinary"),
+    [
+        ({"field": "bounce.kind", "op": "is", "value": "hard"}, True, False),
+        ({"field": "bounce.kind", "op": "is", "value": ["soft", "complaint"]}, False, False),
+        ({"field": "bounce.kind", "op": "exists"}, True, False),  # "is a bounce"
+        ({"not": {"field": "bounce.kind", "op": "exists"}}, False, True),
+        ({"field": "bounce.reason", "op": "is", "value": "user_unknown"}, True, False),
+        ({"field": "bounce.status", "op": "starts_with", "value": "5.1."}, True, False),
+        ({"field": "bounce.recipient", "op": "is", "value": "ghost@example.org"}, True, False),  # bare, any case
+        ({"field": "bounce.recipient", "op": "ends_with", "value": "@example.org"}, True, False),
+        ({"field": "recipient", "op": "is", "value": "ghost@example.org"}, False, False),  # not the envelope
+    ],
+)
+def test_bounce_fields(condition: dict[str, Any], on_bounce: bool, on_ordinary: bool) -> None:
+    assert Condition.model_validate(condition).matches(BOUNCED) is on_bounce
+    assert Condition.model_validate(condition).matches(BASE) is on_ordinary
+
+
+def test_the_routing_view_reads_the_stored_bounce() -> None:
+    stored = {
+        "kind": "soft",
+        "reason": "mailbox_full",
+        "status": "4.2.2",
+        "reply_code": 452,
+        "recipients": ["full@example.org"],
+        "diagnostic": "452 4.2.2 Mailbox full",
+        "reporting_mta": "mx.example.org",
+        "original_message_id": None,
+    }
+    row = Message(id="m", source="raw", provider="raw", idempotency_key="k", received_at=datetime.now(UTC))
+    assert (routable(row, []).bounce_kind, routable(row, []).bounce_recipients) == (None, ())
+    row.bounce = stored
+    view = routable(row, [])
+    assert (view.bounce_kind, view.bounce_reason, view.bounce_status) == ("soft", "mailbox_full", "4.2.2")
+    assert view.bounce_recipients == ("full@example.org",)
 
 
 EXAMPLE_TREE = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from service.recipients import recipients
 from service.store.models import Attachment, Message
 from workers.pipeline.config import DEFAULT, CompiledConfig
@@ -28,7 +30,21 @@ def routable(message: Message, attachments: list[Attachment]) -> RoutableMessage
         bcc=tuple(a["address"] for a in message.bcc or () if a.get("address")),
         stripped_text=message.stripped_text or "",
         spam=tuple((str(k), str(v)) for k, v in (message.spam or {}).items()),
+        **_bounce_fields(message.bounce),
     )
+
+
+def _bounce_fields(bounce: dict[str, Any] | None) -> dict[str, Any]:
+    """``bounce.*`` route fields from the stored report (``workers.bouncemail.bounce_value``)."""
+    if not bounce:
+        return {}
+    recipients = bounce.get("recipients") or []
+    return {
+        "bounce_kind": bounce.get("kind"),
+        "bounce_reason": bounce.get("reason"),
+        "bounce_status": bounce.get("status"),
+        "bounce_recipients": tuple(str(address) for address in recipients if address),
+    }
 
 
 def select_pipelines(

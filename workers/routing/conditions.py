@@ -36,6 +36,10 @@ FieldName = Literal[
     "source",
     "provider",
     "tag",
+    "bounce.kind",
+    "bounce.reason",
+    "bounce.status",
+    "bounce.recipient",
 ]
 OpName = Literal[
     "is",

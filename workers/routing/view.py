@@ -42,6 +42,12 @@ class RoutableMessage:
     stripped_text: str = ""
     #: The provider's spam verdict as (key, value) pairs: ("flag", "Yes"), ("score", "7.5").
     spam: tuple[tuple[str, str], ...] = ()
+    #: Set when the worker read the mail as a bounce or complaint (``message.bounce``): its
+    #: kind, reason and DSN status, and the addresses that bounced. None / () for other mail.
+    bounce_kind: str | None = None
+    bounce_reason: str | None = None
+    bounce_status: str | None = None
+    bounce_recipients: tuple[str, ...] = ()
 
 
 def _from_values(msg: RoutableMessage) -> tuple[str, ...]:
@@ -58,6 +64,10 @@ def _from_values(msg: RoutableMessage) -> tuple[str, ...]:
 
 def _tags(msg: RoutableMessage) -> tuple[str, ...]:
     return tuple(t for t in map(plus_tag, msg.envelope_to) if t is not None)
+
+
+def _present(value: str | None) -> tuple[str, ...]:
+    return (value,) if value else ()
 
 
 class FieldExtractor:
@@ -82,6 +92,10 @@ class FieldExtractor:
         "source": lambda m: (m.source,),
         "provider": lambda m: (m.provider,),
         "tag": _tags,
+        "bounce.kind": lambda m: _present(m.bounce_kind),
+        "bounce.reason": lambda m: _present(m.bounce_reason),
+        "bounce.status": lambda m: _present(m.bounce_status),
+        "bounce.recipient": lambda m: tuple(bare_address(a) for a in m.bounce_recipients),
     }
     #: Fields that need a `name` (which header, which verdict), with what the name is.
     NAMED_FIELDS: ClassVar[dict[str, str]] = {
