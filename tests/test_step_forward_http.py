@@ -33,7 +33,7 @@ OUTPUTS: dict[str, Any] = {
 MESSAGE_KEYS = {
     "id", "source", "provider", "received_at", "envelope", "from", "to", "cc", "reply_to", "bcc", "subject",
     "message_id", "date", "text", "html", "reply_text", "stripped_text", "headers", "auth", "spam", "attachments",
-    "code", "links", "tags",
+    "code", "links", "tags", "bounce",
 }  # fmt: skip
 
 

@@ -1,4 +1,8 @@
-"""``extract_otp``: the one-time code in the message, or null."""
+"""``extract_otp``: the one-time code in the message, or null.
+
+Always null for a message the worker read as a bounce or complaint (``message.bounce``): a DSN
+quotes the original mail, often with its code, and that code was never meant for this inbox.
+"""
 
 from __future__ import annotations
 
@@ -23,5 +27,7 @@ class ExtractOtp(Step):
     name = "extract_otp"
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
+        if ctx.message.bounce is not None:
+            return {"code": None}
         subject, text, html = message_texts(ctx)
         return {"code": find_code(subject, text, html, sender=ctx.message.from_name)}

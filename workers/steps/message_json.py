@@ -14,7 +14,11 @@ Shape::
      "bcc": [...], "subject", "message_id", "date", "text", "html", "reply_text", "stripped_text",
      "headers": [[name, value], ...], "auth": {...}, "spam": {"flag", "score", ...},
      "attachments": [{"filename", "content_type", "size", "disposition", "content_id"}],
-     "code", "links": [...], "tags": [...]}
+     "code", "links": [...], "tags": [...],
+     "bounce": {"kind", "reason", "status", "reply_code", "recipients": [...], "diagnostic",
+                "reporting_mta", "original_message_id"} | null}
+
+``bounce`` is set when the worker read the mail as a bounce or complaint (``workers.bouncemail``).
 """
 
 from __future__ import annotations
@@ -92,6 +96,7 @@ def message_json(message: Message, outputs: Mapping[str, Any], attachments: list
         "code": _output(outputs, "extract_otp", "code", None),
         "links": list(_output(outputs, "extract_links", "links", [])),
         "tags": list(_output(outputs, "tag", "tags", [])),
+        "bounce": dict(message.bounce) if message.bounce is not None else None,
     }
 
 
