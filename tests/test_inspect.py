@@ -129,3 +129,53 @@ def test_inspect_reads_the_sender_name_as_evidence(config: Path, tmp_path: Path)
     )
     [result] = _inspect(str(eml))
     assert result["code"] == "604118"
+
+
+BOUNCE_KEYS = {"kind", "reason", "status", "reply_code", "recipients", "diagnostic"}
+
+
+def test_inspect_reports_the_bounce_of_mime_files(config: Path) -> None:
+    dsn, qmail, otp = _inspect(
+        *(str(FIXTURES / name) for name in ("mime/dsn.eml", "mime/bounce_qmail.eml", "raw/otp.eml"))
+    )
+    assert dsn["bounce"] == {
+        "kind": "hard",
+        "reason": "user_unknown",
+        "status": "5.1.1",
+        "reply_code": None,
+        "recipients": ["nobody@inbox.example"],
+        "diagnostic": "user unknown",
+    }
+    assert isinstance(qmail["bounce"], dict) and set(qmail["bounce"]) == BOUNCE_KEYS
+    assert (qmail["bounce"]["reply_code"], qmail["code"]) == (550, None), "the quoted original's code is not taken"
+    assert otp["bounce"] is None and otp["code"] == "593812"
+
+
+def test_inspect_reports_the_bounce_of_a_provider_delivery_without_raw_mime(config: Path) -> None:
+    [dsn] = _inspect("--provider", "improvmx", str(FIXTURES / "improvmx/dsn.json"))
+    [otp] = _inspect("--provider", "improvmx", str(FIXTURES / "improvmx/otp.json"))
+    assert isinstance(dsn["bounce"], dict) and set(dsn["bounce"]) == BOUNCE_KEYS
+    assert (dsn["bounce"]["kind"], dsn["bounce"]["status"], dsn["bounce"]["recipients"]) == (
+        "hard",
+        "5.1.1",
+        ["nobody@inbox.example"],
+    )
+    assert otp["bounce"] is None
+
+
+def test_inspect_reports_the_bounce_of_stored_messages(settings: Settings, live_app: str) -> None:
+    imx = httpx.post(
+        f"{live_app}/hooks/improvmx/{IMPROVMX_SECRET}", content=(FIXTURES / "improvmx/dsn.json").read_bytes()
+    )
+    otp = httpx.post(
+        f"{live_app}/hooks/improvmx/{IMPROVMX_SECRET}", content=(FIXTURES / "improvmx/otp.json").read_bytes()
+    )
+    ids = [response.json()["messages"][0]["id"] for response in (imx, otp)]
+    env = {key: value for key, value in mailhook_env(settings).items() if key.startswith("MAILHOOK_")}
+    result = CliRunner().invoke(cli, ["inspect", "--json", *(arg for mid in ids for arg in ("--id", mid))], env=env)
+    assert result.exit_code == 0, result.output
+    dsn, ordinary = (json.loads(line) for line in result.output.splitlines())
+    assert dsn["file"] == ids[0] and dsn["bounce"]["kind"] == "hard" and dsn["bounce"]["reply_code"] == 550
+    assert ordinary["bounce"] is None
+    plain = CliRunner().invoke(cli, ["inspect", "--id", ids[0]], env=env)
+    assert "bounce:      hard user_unknown 5.1.1 550: nobody@inbox.example" in plain.output

@@ -3,8 +3,9 @@
 Three inputs, each read by the same code as a real delivery: a MIME file (as a ``raw`` source
 reads it), a provider's delivery body (``--provider NAME``: that provider's own module, signature
 checks aside), or a stored message (``--id``: its stored body, through the provider that
-delivered it). Bodies go through the worker's MIME decoder, the routes of the config in force
-and the ``extract_otp``/``extract_links`` extractors. Nothing is stored or sent.
+delivered it). Bodies go through the worker's MIME decoder, its bounce classifier (raw MIME, or
+MIME rebuilt from a provider's fields, as the job does), the routes of the config in force and
+the ``extract_otp``/``extract_links`` extractors. Nothing is stored or sent.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from service.settings import Settings
 from service.store.db import make_engine
 from service.store.messages import _message_row, get_message, get_raw
 from service.store.models import Attachment, Message
+from workers.bouncemail import BounceFinding, read_bounce
+from workers.bouncemime import is_report_part, rebuilt_mime
 from workers.extract import find_code, find_links
 from workers.pipeline.config import CompiledConfig, compile_config
 from workers.pipeline.selection import select_pipelines
@@ -97,6 +100,8 @@ def _parse(provider: str, body: bytes, content_type: str, query: dict[str, str])
 
 def _report(email: InboundEmail, raw_mime: bytes | None, compiled: CompiledConfig) -> dict[str, Any]:
     message = Message(**_message_row("inspect", email, None))
+    read = _bounce(message, email, raw_mime)
+    message.bounce = read.value
     parsed = parse_mime(raw_mime) if raw_mime is not None else {}
     message.text = parsed.get("text", message.text)
     message.html = parsed.get("html", message.html)
@@ -119,10 +124,20 @@ def _report(email: InboundEmail, raw_mime: bytes | None, compiled: CompiledConfi
         "route": selected[0][1] if selected else None,
         "pipeline": selected[0][0].name if selected else None,
         "routes": [{"route": route, "pipeline": pipeline.name} for pipeline, route in selected],
-        "code": find_code(subject, message.text, message.html, sender=message.from_name),
+        # As the extract_otp step: a bounce's quoted original holds someone else's code.
+        "code": None if read.report else find_code(subject, message.text, message.html, sender=message.from_name),
         "links": find_links(message.text, message.html),
-        "defects": list(dict.fromkeys([*email.defects, *parsed.get("defects", [])])),
+        "bounce": read.report.as_dict() if read.report else None,
+        "defects": list(dict.fromkeys([*email.defects, *parsed.get("defects", []), *read.defects])),
     }
+
+
+def _bounce(message: Message, email: InboundEmail, raw_mime: bytes | None) -> BounceFinding:
+    """The worker's reading: the raw MIME, or MIME rebuilt from the provider's fields."""
+    if raw_mime is not None:
+        return read_bounce(raw_mime)
+    parts = [(a.content_type, a.data) for a in email.attachments if is_report_part(a.content_type)]
+    return read_bounce(rebuilt_mime(message, parts))
 
 
 def _meta(attachment: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +145,7 @@ def _meta(attachment: dict[str, Any]) -> dict[str, Any]:
     return {key: attachment.get(key) for key in keys if attachment.get(key) is not None}
 
 
-_SHOWN = ("subject", "from", "recipients", "route", "pipeline", "code", "links", "defects")
+_SHOWN = ("subject", "from", "recipients", "route", "pipeline", "code", "links", "bounce", "defects")
 
 
 @click.command()
@@ -152,7 +167,7 @@ def inspect(
     as_json: bool,
     envelope_to: tuple[str, ...],
 ) -> None:
-    """Show what Mailhook makes of messages (route, pipeline, code, links, defects); no side effect.
+    """Show what Mailhook makes of messages (route, pipeline, code, links, bounce, defects); no side effect.
 
     FILES are MIME messages (.eml), or provider delivery bodies with --provider; --id reads stored
     messages. Anything else is refused with a one-line reason and exit status 1.
@@ -213,4 +228,13 @@ def _show(label: str, result: dict[str, Any], as_json: bool) -> None:
         return
     click.echo(f"{label}:")
     for key in _SHOWN:
-        click.echo(f"  {key + ':':<12} {result[key]}")
+        value = _brief_bounce(result[key]) if key == "bounce" else result[key]
+        click.echo(f"  {key + ':':<12} {value}")
+
+
+def _brief_bounce(bounce: dict[str, Any] | None) -> str | None:
+    """``hard user_unknown 5.1.1 550: a@x.example, b@y.example``"""
+    if bounce is None:
+        return None
+    facts = [str(bounce[key]) for key in ("kind", "reason", "status", "reply_code") if bounce.get(key) is not None]
+    return f"{' '.join(facts)}: {', '.join(bounce['recipients']) or '(no recipient named)'}"
