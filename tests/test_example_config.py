@@ -32,7 +32,8 @@ def test_example_config_is_valid(variant: str) -> None:
     if variant == "all sections on":
         assert len(config.sources) == 6 and config.smtp is not None
         assert len(config.bounce_logs) == 2 and config.suppression.expire_after_days == 90
-        assert set(compiled.pipelines) == {"qa", "archive", "default"} and compiled.routes is not None
+        assert set(compiled.pipelines) == {"qa", "archive", "bounce-alert", "default"}
+        assert compiled.routes is not None and compiled.routes.root[0].name == "hard-bounces"
 
 
 def test_unknown_provider_is_refused_when_the_registry_is_passed() -> None:
