@@ -63,7 +63,7 @@ class Message(SQLModel, table=True):
     parsed_at: datetime | None = None
     #: Set when the worker read this mail as a bounce or complaint (``workers.bouncemail``):
     #: ``BounceReport.as_dict()`` plus ``reporting_mta`` and ``original_message_id``; null otherwise.
-    bounce: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    bounce: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
     status: str = Field(default=MessageStatus.pending, max_length=16)
     error: str | None = None
     attempts: int = 0

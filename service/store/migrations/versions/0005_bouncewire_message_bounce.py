@@ -18,7 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("message", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("bounce", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("bounce", sa.JSON(none_as_null=True), nullable=True))
 
 
 def downgrade() -> None:
