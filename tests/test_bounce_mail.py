@@ -285,3 +285,13 @@ async def test_a_classifier_that_overruns_its_time_is_a_defect_and_the_message_i
     [message] = _messages(settings).values()
     assert worker.jobs_failed == 0 and message.status == "unrouted"
     assert message.bounce is None and "bounce_classify_timeout" in message.defects
+
+
+async def test_large_ordinary_mail_is_turned_away_on_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def no_thread(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the pre-check answers without a thread")
+
+    large = ORDINARY + b"\n" + b"padding line\n" * 8000
+    assert len(large) > bouncemail.INLINE_CLASSIFY_BYTES
+    monkeypatch.setattr(bouncemail.asyncio, "to_thread", no_thread)
+    assert await bouncemail.find_bounce(large) == bouncemail.BounceFinding()
