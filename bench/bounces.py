@@ -5,7 +5,8 @@ Two inputs, both from ``../shared/corpora``:
 * ``sisimai``: every file of ``bounces/sisimai/maildir`` (bsd, dos, mac, not, err, tmp: real
   bounces from ~60 MTAs, their CRLF/CR twins, look-alikes and broken ones);
 * ``ordinary``: ``otp/eml``, sign-in and notification mail — what most inbound mail is, and
-  what the classifier must turn away cheaply.
+  what the classifier must turn away cheaply;
+* ``pipeline``: the 20 KB sign-in mail ``bench/pipeline`` sends (``bench/_otp_mail.py``).
 
 Per message, in the same run and on the same bytes: ``parse`` is the stdlib parse alone
 (``email.message_from_bytes``, compat32, as the worker's parse step does), ``parse_mime`` the
@@ -41,6 +42,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from bench._harness import REPO
+from bench._otp_mail import otp_message
 from service.store.models import Message
 from workers.bouncemail import BounceFinding, read_bounce
 from workers.bouncemime import is_report_part, rebuilt_mime
@@ -150,6 +152,8 @@ def main() -> None:
     args = parser.parse_args()
     for label, (folder, pattern) in INPUTS.items():
         _report(label, _messages(folder, pattern), args.rounds)
+    # The 20 KB sign-in mail bench/pipeline sends: what its overhead figures come from.
+    _report("pipeline", [_mail(otp_message(20 * 1024))], args.rounds * 50)
 
 
 if __name__ == "__main__":
