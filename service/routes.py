@@ -7,7 +7,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from service import health
-from service.api import addresses, admin, files, messages, spec, wait
+from service.api import addresses, admin, files, messages, spec, suppressions, wait
+from service.api import bounces as api_bounces
 from service.ingest import hooks
 from service.ui import body, bounces, events, inbox, message, ops, signin
 from service.ui.errors import PageNotFound
@@ -83,6 +84,10 @@ ROUTES: list[BaseRoute] = [
     Route(f"{API}/addresses", addresses.create, methods=["POST"]),
     Route(f"{API}/addresses", addresses.list_all, methods=["GET"]),
     Route(f"{API}/addresses/{{address}}", addresses.delete, methods=["DELETE"]),
+    Route(f"{API}/bounces", api_bounces.list_all, methods=["GET"]),
+    Route(f"{API}/suppressions", suppressions.list_all, methods=["GET"]),
+    Route(f"{API}/suppressions", suppressions.create, methods=["POST"]),
+    Route(f"{API}/suppressions/{{address}}", suppressions.delete, methods=["DELETE"]),
     Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
     *UI_ROUTES,
 ]

@@ -40,7 +40,7 @@ def test_api_routes_survive_fuzzing(fuzzed_app: tuple[str, dict[str, str]]) -> N
     base, headers = fuzzed_app
     schema = schemathesis.openapi.from_url(f"{base}/openapi.json").include(path_regex="^/api/v1/")
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 11
+    assert len(operations) == 15
     for operation in operations:
 
         @given(case=operation.as_strategy())

@@ -14,6 +14,8 @@ from starlette.routing import Route
 
 from service.routes import ROUTES
 from service.settings import Settings
+from service.store.tokens import Scope
+from tests.conftest import FIXTURES
 from tests.support.api import RAW_SOURCE, bearer, deliver, deliver_raw, make_token
 
 
@@ -79,3 +81,31 @@ async def test_real_answers_match_their_documented_schemas(
         check(await client.get(f"/api/v1/messages/{mid}"), "Detail")
     check(await client.get("/api/v1/wait", params={"to": "shape@qa.example.com", "since": cursor}), "Waited")
     check(await client.get("/api/v1/wait", params={"to": "none@qa.example.com", "timeout": 0}), "Error")
+
+
+@pytest.fixture
+def bounce_config(settings: Settings) -> None:
+    settings.config.write_text(
+        'sources:\n  - {name: pm, provider: postmark-bounces, secrets: ["pm-secret-0123456789abcdef"]}\n'
+    )
+
+
+async def test_bounce_and_suppression_answers_match_their_documented_schemas(
+    bounce_config: None, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """The fuzzer's database holds no bounce: real events (a hook's, with every field) here."""
+    client.headers.update(bearer(make_token(settings, Scope.admin)))
+    document = (await client.get("/openapi.json")).json()
+    components = document["components"]["schemas"]
+
+    def check(response: httpx.Response, name: str) -> None:
+        assert response.status_code in (200, 201), response.text
+        OAS30Validator(_resolved(components[name], components)).validate(response.json())
+
+    for name in ("hard_bounce.json", "spam_complaint.json"):
+        body = (FIXTURES / "postmark_bounces" / name).read_bytes()
+        assert (await client.post("/hooks/pm/pm-secret-0123456789abcdef", content=body)).status_code == 200
+    check(await client.get("/api/v1/bounces"), "BouncePage")
+    check(await client.get("/api/v1/bounces", params={"limit": 1}), "BouncePage")
+    check(await client.post("/api/v1/suppressions", json={"address": "a@example.org"}), "Suppression")
+    check(await client.get("/api/v1/suppressions", params={"include_expired": "true", "limit": 1}), "SuppressionPage")

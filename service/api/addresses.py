@@ -8,9 +8,6 @@ request), a provider's rate limit is 503 with its ``Retry-After``.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,12 +23,12 @@ from service.addresses.service import (
 )
 from service.api import spec
 from service.api.auth import authorize
-from service.api.params import Query
-from service.errors import BadParameter, BadPayload, MailhookError, NotFound, ProviderFailed, StorageUnavailable
+from service.api.bodies import json_fields
+from service.api.params import Query, checked_address
+from service.errors import BadParameter, MailhookError, NotFound, ProviderFailed, StorageUnavailable
 from service.state import AppState
 from service.store.tokens import Scope
 
-_MAX_BODY = 16 * 1024
 _FIELDS = ("via", "local_part", "domain")
 
 
@@ -49,23 +46,13 @@ def _api_error(exc: AddressError) -> MailhookError:
 
 
 async def _body(request: Request) -> dict[str, str]:
-    raw = await request.body()
-    if len(raw) > _MAX_BODY:
-        raise BadPayload("the request body is too large")
-    try:
-        data: Any = json.loads(raw or b"{}")
-    except ValueError:
-        raise BadPayload("the request body is not JSON") from None
-    if not isinstance(data, dict):
-        raise BadPayload('the request body must be a JSON object like {"via": "improvmx"}')
+    data = await json_fields(request, _FIELDS, example='{"via": "improvmx"}')
     for key, value in data.items():
-        if key not in _FIELDS:
-            raise BadParameter(key, f"unknown field {key!r}; give via, local_part, domain")
-        if value is not None and not isinstance(value, str):
+        if not isinstance(value, str):
             raise BadParameter(key, f"{key} must be a string")
     if not data.get("via"):
         raise BadParameter("via", "via is required: the address account (or provider) to make it with")
-    return {key: value for key, value in data.items() if value is not None}
+    return data
 
 
 _ADDRESS = {
@@ -171,7 +158,7 @@ async def list_all(request: Request) -> Response:
         "summary": "Remove an address at its provider and forget it",
         "security": spec.SECURITY,
         "parameters": [
-            {"name": "address", "in": "path", "required": True, "schema": {"type": "string"}},
+            {"name": "address", "in": "path", "required": True, "schema": spec.ADDRESS},
             spec.query("via", "The account to look in, for an address this Mailhook did not make"),
         ],
         "responses": spec.responses(
@@ -185,7 +172,7 @@ async def list_all(request: Request) -> Response:
 async def delete(request: Request) -> Response:
     await authorize(request, Scope.admin)
     via = Query(request.query_params, ("via",)).text("via")
-    address = str(request.path_params["address"])
+    address = checked_address(str(request.path_params["address"]), "address")
     state: AppState = request.app.state.mailhook
     try:
         async with httpx.AsyncClient() as http:

@@ -4,8 +4,9 @@ A test that misspells a parameter (``?subjet=Welcome``) must fail loudly, not si
 every message, so unknown and repeated parameters are refused like malformed ones: 400 with
 ``details.parameter`` naming the culprit.
 
-Cursors are message ids (26 Crockford base-32 characters, time-ordered); a timestamp is accepted
-wherever a cursor is and becomes the cursor of that instant.
+Message cursors are message ids (26 Crockford base-32 characters, time-ordered); a timestamp is
+accepted wherever a message cursor is and becomes the cursor of that instant. Lists of other
+rows (bounces, suppressions) page by keyset: their cursor names the last row's time and id.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from starlette.datastructures import QueryParams
 
@@ -25,7 +26,11 @@ from service.store.recipients import Recipient, split_address
 CURSOR_PATTERN = r"^[0-7][0-9a-hjkmnp-tv-z]{25}$"
 #: One mailbox, no display name: what a recipient filter compares against.
 ADDRESS_PATTERN = r"^[^\s@<>()\[\],;:\"\\]{1,64}@[^\s@<>()\[\],;:\"\\]{1,255}$"
+#: A keyset cursor (bounce and suppression pages): the last row's time in µs since the epoch, ".", its id.
+KEYSET_PATTERN = r"^[0-9]{1,17}\.[0-9]{1,18}$"
 _CURSOR = re.compile(CURSOR_PATTERN)
+_KEYSET = re.compile(KEYSET_PATTERN)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ADDRESS = re.compile(ADDRESS_PATTERN)
 _MAX_TEXT = 1000
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
@@ -40,6 +45,25 @@ def cursor_at(moment: datetime) -> str:
 
 def now_cursor() -> str:
     return cursor_at(datetime.now(UTC))
+
+
+def keyset_cursor(moment: datetime, row_id: int | None) -> str:
+    """The cursor after a row ordered by (time, id), newest first (``Query.keyset`` reads it)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return f"{(aware - _EPOCH) // timedelta(microseconds=1)}.{row_id or 0}"
+
+
+def checked_address(value: object, name: str) -> str:
+    """One bare mailbox (no display name), storable in every database (no NUL, no lone
+    surrogate), stripped; anything else is 400 naming ``name``."""
+    if isinstance(value, str) and "\x00" not in value and _ADDRESS.fullmatch(value.strip()):
+        try:
+            value.encode()
+            return value.strip()
+        except UnicodeEncodeError:
+            pass
+    shown = repr(value[:80]) if isinstance(value, str) else type(value).__name__
+    raise BadParameter(name, f"{name} must be an email address like signup@example.com, got {shown}")
 
 
 class Query:
@@ -70,9 +94,7 @@ class Query:
             if required:
                 raise BadParameter(name, f"{name} is required: the address to wait for")
             return None
-        if not _ADDRESS.fullmatch(value.strip()):
-            raise BadParameter(name, f"{name} must be an email address like signup@example.com, got {value[:80]!r}")
-        return split_address(value)
+        return split_address(checked_address(value, name))
 
     def cursor(self, name: str) -> str | None:
         value = self._raw(name)
@@ -81,6 +103,29 @@ class Query:
         if not _CURSOR.fullmatch(value.lower()):
             raise BadParameter(name, f"{name} is not a cursor returned by this API")
         return value.lower()
+
+    def keyset(self, name: str) -> tuple[datetime, int] | None:
+        """A cursor made by ``keyset_cursor``: (time, id) of the last row already seen."""
+        value = self._raw(name)
+        if value is None:
+            return None
+        if not _KEYSET.fullmatch(value):
+            raise BadParameter(name, f"{name} is not a cursor returned by this API")
+        micros, _, row_id = value.partition(".")
+        try:
+            return _EPOCH + timedelta(microseconds=int(micros)), int(row_id)
+        except OverflowError:
+            raise BadParameter(name, f"{name} is not a cursor returned by this API") from None
+
+    def timestamp(self, name: str) -> datetime | None:
+        """An ISO 8601 timestamp (UTC unless it says otherwise) or Unix seconds."""
+        value = self._raw(name)
+        if value is None:
+            return None
+        moment = _timestamp(value)
+        if moment is None:
+            raise BadParameter(name, f"{name} must be an ISO 8601 timestamp or Unix seconds")
+        return moment.astimezone(UTC)
 
     def moment(self, name: str, *, end: bool = False) -> str | None:
         """A cursor, or an ISO 8601 timestamp (UTC unless it says otherwise) or Unix seconds.

@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 from starlette.routing import BaseRoute
 from starlette.schemas import SchemaGenerator
 
-from service.api.params import ADDRESS_PATTERN, CURSOR_PATTERN
+from service.api.params import ADDRESS_PATTERN, CURSOR_PATTERN, KEYSET_PATTERN
+from service.bounce import KINDS, REASONS
 from service.store.models import MessageStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -117,6 +118,44 @@ _DETAIL_PROPS: dict[str, Any] = {
     ),
     "runs": {"type": "array", "items": _RUN},
 }
+_BOUNCE_PROPS: dict[str, Any] = {
+    "id": {"type": "integer"},
+    "recipient": _STR,
+    "kind": {"type": "string", "enum": list(KINDS)},
+    "reason": {"type": "string", "enum": list(REASONS)},
+    "status": _nullable(_STR),
+    "reply_code": _nullable({"type": "integer"}),
+    "diagnostic": _nullable(_STR),
+    "reporting_mta": _nullable(_STR),
+    "original_message_id": _nullable(_STR),
+    "source": _STR,
+    "provider": _STR,
+    "message_id": _nullable(_STR),
+    "forwarded_message_id": _nullable(_STR),
+    "occurred_at": {"type": "string", "format": "date-time"},
+    "created_at": {"type": "string", "format": "date-time"},
+}
+_SUPPRESSION_PROPS: dict[str, Any] = {
+    "address": _STR,
+    "kind": {"type": "string", "enum": [*KINDS, "manual"]},
+    "reason": _STR,
+    "source": _nullable(_STR),
+    "since": {"type": "string", "format": "date-time"},
+    "expires_at": _nullable({"type": "string", "format": "date-time"}),
+}
+
+
+def _page(item: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["items", "next_cursor"],
+        "properties": {
+            "items": {"type": "array", "items": _ref(item)},
+            "next_cursor": _nullable({"type": "string", "pattern": KEYSET_PATTERN}),
+        },
+    }
+
+
 COMPONENTS: dict[str, Any] = {
     "schemas": {
         "Error": {
@@ -139,6 +178,10 @@ COMPONENTS: dict[str, Any] = {
             "required": ["cursor"],
             "properties": {"cursor": {"type": "string", "pattern": CURSOR_PATTERN}},
         },
+        "Bounce": {"type": "object", "required": list(_BOUNCE_PROPS), "properties": _BOUNCE_PROPS},
+        "BouncePage": _page("Bounce"),
+        "Suppression": {"type": "object", "required": list(_SUPPRESSION_PROPS), "properties": _SUPPRESSION_PROPS},
+        "SuppressionPage": _page("Suppression"),
         "Waited": {
             "type": "object",
             "required": ["message", "cursor"],
@@ -157,18 +200,20 @@ def _error(description: str) -> dict[str, Any]:
     return _json("Error", description)
 
 
-def responses(ok: dict[str, Any], *, admin: bool = False, found: bool = True, **extra: Any) -> dict[str, Any]:
-    """The answers every API route can give, plus ``ok`` and ``extra`` (status → response)."""
+def responses(ok: dict[str, Any], *, admin: bool = False, found: bool | str = True, **extra: Any) -> dict[str, Any]:
+    """The answers every API route can give, plus ``ok`` and ``extra`` (status → response).
+
+    ``found``: whether the route can answer 404, and what it means when not "no such message"."""
     out: dict[str, Any] = {
         **ok,
-        "400": _error("A query parameter is unknown or malformed (details.parameter names it)"),
+        "400": _error("A parameter (query, path or body field) is unknown or malformed (details.parameter names it)"),
         "401": _error("No token, or an unknown or revoked one"),
         "403": _error("The token lacks the admin scope" if admin else "The token lacks the read scope"),
         "503": _error("The message store is unavailable; retry later"),
         **extra,
     }
     if found:
-        out["404"] = _error("No message with this id")
+        out["404"] = _error(found if isinstance(found, str) else "No message with this id")
     return out
 
 
@@ -178,6 +223,8 @@ def query(name: str, description: str, schema: dict[str, Any] | None = None) -> 
 
 ADDRESS = {"type": "string", "pattern": ADDRESS_PATTERN}
 MOMENT = {"type": "string", "description": "a cursor, an ISO 8601 timestamp (UTC unless it says) or Unix seconds"}
+KEYSET = {"type": "string", "pattern": KEYSET_PATTERN}
+TIMESTAMP = {"type": "string", "description": "an ISO 8601 timestamp (UTC unless it says) or Unix seconds"}
 ID_PARAMETER = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "pattern": CURSOR_PATTERN}}
 JSON = _json
 SECURITY = [{"bearer": []}]

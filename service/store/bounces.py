@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, Engine, UniqueConstraint, func, select
+from sqlalchemy import JSON, Column, Connection, Engine, UniqueConstraint, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col
 
@@ -171,9 +171,15 @@ def list_bounces(
     recipient: str | None = None,
     kind: str | None = None,
     source: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after: tuple[datetime, int] | None = None,
     limit: int = 50,
 ) -> list[BounceEvent]:
-    """Newest first; ``recipient`` matches case-insensitively."""
+    """Newest first (by ``occurred_at``, then id); ``recipient`` matches case-insensitively.
+
+    ``since`` is exclusive and ``until`` inclusive (bounds on ``occurred_at``); ``after`` is the
+    ``(occurred_at, id)`` of the last row of the previous page, whose next page comes after it."""
     stmt = select(BounceEvent).order_by(col(BounceEvent.occurred_at).desc(), col(BounceEvent.id).desc()).limit(limit)
     if recipient:
         stmt = stmt.where(func.lower(BounceEvent.recipient) == recipient.strip().lower())
@@ -181,6 +187,18 @@ def list_bounces(
         stmt = stmt.where(col(BounceEvent.kind) == kind)
     if source:
         stmt = stmt.where(col(BounceEvent.source) == source)
+    if since is not None:
+        stmt = stmt.where(col(BounceEvent.occurred_at) > _utc(since))
+    if until is not None:
+        stmt = stmt.where(col(BounceEvent.occurred_at) <= _utc(until))
+    if after is not None:
+        moment, last_id = _utc(after[0]), after[1]
+        stmt = stmt.where(
+            or_(
+                col(BounceEvent.occurred_at) < moment,
+                and_(col(BounceEvent.occurred_at) == moment, col(BounceEvent.id) < last_id),
+            )
+        )
     with Session(engine) as session:
         rows = list(session.scalars(stmt))
         for row in rows:

@@ -16,7 +16,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, delete, or_, select
+from sqlalchemy import Engine, and_, delete, or_, select
 from sqlmodel import Field, Session, SQLModel, col
 
 from service.config import SuppressionConfig
@@ -51,6 +51,8 @@ class Suppressed:
     source: str | None
     since: datetime
     expires_at: datetime | None
+    #: The row's id (pages of the read API continue after it); not part of step outputs.
+    id: int | None = None
 
     def as_dict(self) -> dict[str, str | None]:
         return {
@@ -80,6 +82,7 @@ def _suppressed(row: Suppression) -> Suppressed:
         row.source,
         _aware(row.created_at),
         _aware(row.expires_at) if row.expires_at else None,
+        row.id,
     )
 
 
@@ -105,11 +108,30 @@ def active_suppressions(engine: Engine, addresses: list[str], *, now: datetime |
         return {row.address: _suppressed(row) for row in session.scalars(stmt)}
 
 
-def list_suppressions(engine: Engine, *, include_expired: bool = False, limit: int = 100) -> list[Suppressed]:
-    stmt = select(Suppression).order_by(col(Suppression.created_at).desc()).limit(limit)
+def list_suppressions(
+    engine: Engine,
+    *,
+    include_expired: bool = False,
+    limit: int = 100,
+    address: str | None = None,
+    after: tuple[datetime, int] | None = None,
+) -> list[Suppressed]:
+    """Newest first (by when the entry was made, then id). ``address`` picks one entry;
+    ``after`` is the ``(since, id)`` of the last entry of the previous page."""
+    stmt = select(Suppression).order_by(col(Suppression.created_at).desc(), col(Suppression.id).desc()).limit(limit)
     if not include_expired:
         now = utcnow()
         stmt = stmt.where(or_(col(Suppression.expires_at).is_(None), col(Suppression.expires_at) > now))
+    if address is not None:
+        stmt = stmt.where(col(Suppression.address) == normalise_address(address))
+    if after is not None:
+        moment, last_id = _aware(after[0]).astimezone(UTC), after[1]
+        stmt = stmt.where(
+            or_(
+                col(Suppression.created_at) < moment,
+                and_(col(Suppression.created_at) == moment, col(Suppression.id) < last_id),
+            )
+        )
     with Session(engine) as session:
         return [_suppressed(row) for row in session.scalars(stmt)]
 
