@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from service.cli.inspect import inspect_mime, inspect_stored
+from service.cli.inspect import inspect_stored
 from service.config import parse_config
 from service.settings import Settings
 from service.store.blobs import BlobStore
@@ -133,14 +133,7 @@ async def test_raw_mime_mail_has_its_code_before_any_worker_ran(api: httpx.Async
     the same code and links as `mailhook inspect`."""
     mid = await deliver_raw(api, "raw+1@qa.example.com", code="482913")
     item = (await api.get("/api/v1/messages", params={"to": "raw+1@qa.example.com"})).json()["items"][0]
-    # inspect_stored cannot read a raw-source message (its kept payload is the envelope JSON):
-    # inspect the stored MIME itself, as `mailhook inspect FILE` would.
-    engine = make_engine(settings)
-    with Session(engine) as session:
-        sha = session.get(Message, mid).raw_mime_sha256  # type: ignore[union-attr]
-    engine.dispose()
-    assert sha is not None
-    inspected = inspect_mime(BlobStore(settings.blob_dir).read(sha), compile_config(parse_config("sources: []")))
+    inspected = _inspected(settings, mid)
     assert (
         (item["code"], item["links"])
         == (inspected["code"], inspected["links"])
@@ -163,7 +156,9 @@ def _inspected(settings: Settings, message_id: str) -> dict[str, Any]:
     """What `mailhook inspect` reports for a stored message."""
     engine = make_engine(settings)
     with Session(engine) as session:
-        found = inspect_stored(session, message_id, compile_config(parse_config("sources: []")))
+        found = inspect_stored(
+            session, message_id, compile_config(parse_config("sources: []")), BlobStore(settings.blob_dir)
+        )
     engine.dispose()
     return found
 

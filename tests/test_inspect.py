@@ -6,6 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import aiosmtplib
 import httpx
 import pytest
 from click.testing import CliRunner
@@ -13,7 +14,9 @@ from click.testing import CliRunner
 from service.cli.main import cli
 from service.settings import Settings
 from tests.conftest import FIXTURES, IMPROVMX_SECRET
+from tests.support.api import RAW_SECRET, deliver_raw, raw_mime
 from tests.support.processes import mailhook_command, mailhook_env
+from tests.support.smtp import running_smtp
 
 CONFIG = """
 pipelines:
@@ -179,3 +182,73 @@ def test_inspect_reports_the_bounce_of_stored_messages(settings: Settings, live_
     assert ordinary["bounce"] is None
     plain = CliRunner().invoke(cli, ["inspect", "--id", ids[0]], env=env)
     assert "bounce:      hard user_unknown 5.1.1 550: nobody@inbox.example" in plain.output
+
+
+STORED_CONFIG = f"""
+sources:
+  - {{name: raw, provider: raw, secrets: ["{RAW_SECRET}"]}}
+smtp:
+  domains: [in.example.net]
+{CONFIG}
+"""
+
+
+@pytest.fixture
+def stored_config(settings: Settings) -> None:
+    settings.config.write_text(STORED_CONFIG)
+
+
+async def test_inspect_reads_raw_http_and_smtp_messages_by_id(
+    stored_config: None, settings: Settings, live_app: str
+) -> None:
+    """Their kept payload is the envelope JSON; inspect reads the MIME from the blob store."""
+    async with httpx.AsyncClient(base_url=live_app) as http:
+        raw_id = await deliver_raw(http, "signup+raw@in.example.net", subject="Your sign-in code", code="482913")
+    mail = raw_mime("signup+smtp@in.example.net", subject="Your login code", code="615243")
+    async with running_smtp(settings) as port:
+        _, reply = await aiosmtplib.send(
+            mail,
+            sender="bounce@acme.example",
+            recipients=["signup+smtp@in.example.net"],
+            hostname="127.0.0.1",
+            port=port,
+        )
+    smtp_id = reply.rsplit(" ", 1)[-1]
+    result = subprocess.run(
+        mailhook_command("inspect", "--json", "--id", raw_id, "--id", smtp_id),
+        env=mailhook_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    raw_report, smtp_report = [json.loads(line) for line in result.stdout.splitlines()]
+    assert raw_report["file"] == raw_id and smtp_report["file"] == smtp_id
+    for report, code, subject, to in (
+        (raw_report, "482913", "Your sign-in code", "signup+raw@in.example.net"),
+        (smtp_report, "615243", "Your login code", "signup+smtp@in.example.net"),
+    ):
+        assert (report["code"], report["subject"], report["from"]) == (code, subject, "no-reply@acme.example")
+        assert (report["recipients"], report["envelope_to"]) == ([to], [to])
+        assert (report["route"], report["pipeline"]) == ("login-codes", "logins")
+        assert report["links"] == [f"https://acme.example/login?token={code}abc"]
+        assert report["defects"] == []
+    plain = subprocess.run(
+        mailhook_command("inspect", "--id", smtp_id), env=mailhook_env(settings), capture_output=True, text=True
+    )
+    assert plain.returncode == 0 and "615243" in plain.stdout and "envelope" not in plain.stdout
+
+
+async def test_inspect_says_when_a_stored_messages_mime_is_gone(
+    stored_config: None, settings: Settings, live_app: str
+) -> None:
+    async with httpx.AsyncClient(base_url=live_app) as http:
+        raw_id = await deliver_raw(http, "signup@in.example.net")
+    for blob in settings.blob_dir.rglob("*"):
+        if blob.is_file():
+            blob.unlink()
+    result = subprocess.run(
+        mailhook_command("inspect", "--id", raw_id), env=mailhook_env(settings), capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"{raw_id}: the raw MIME of message {raw_id} is missing from the blob store"

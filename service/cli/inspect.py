@@ -3,9 +3,10 @@
 Three inputs, each read by the same code as a real delivery: a MIME file (as a ``raw`` source
 reads it), a provider's delivery body (``--provider NAME``: that provider's own module, signature
 checks aside), or a stored message (``--id``: its stored body, through the provider that
-delivered it). Bodies go through the worker's MIME decoder, its bounce classifier (raw MIME, or
-MIME rebuilt from a provider's fields, as the job does), the routes of the config in force and
-the ``extract_otp``/``extract_links`` extractors. Nothing is stored or sent.
+delivered it; raw HTTP and SMTP mail keep only their envelope as that body, so theirs is the MIME
+from the blob store). Bodies go through the worker's MIME decoder, its bounce classifier (raw
+MIME, or MIME rebuilt from a provider's fields, as the job does), the routes of the config in
+force and the ``extract_otp``/``extract_links`` extractors. Nothing is stored or sent.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from service.config import SourceConfig, load_config
 from service.errors import MailhookError
 from service.inbound import InboundEmail
 from service.providers import INBOUND_PROVIDERS, PROVIDERS, Delivery
+from service.providers.raw import RawMime
 from service.recipients import recipients
 from service.settings import Settings
+from service.store.blobs import BlobStore
 from service.store.db import make_engine
 from service.store.messages import _message_row, get_message, get_raw
-from service.store.models import Attachment, Message
+from service.store.models import Attachment, Message, MessageRaw
 from workers.bouncemail import BounceFinding, read_bounce
 from workers.bouncemime import is_report_part, rebuilt_mime
 from workers.extract import find_code, find_links
@@ -71,19 +74,33 @@ def inspect_delivery(
     return [_report(email, email.raw_mime, compiled) for email in _parse(provider, body, content_type, {})]
 
 
-def inspect_stored(session: Session, message_id: str, compiled: CompiledConfig) -> dict[str, Any]:
+def inspect_stored(session: Session, message_id: str, compiled: CompiledConfig, blobs: BlobStore) -> dict[str, Any]:
     """A stored message, re-read from the body it was delivered with."""
     message, raw = get_message(session, message_id), get_raw(session, message_id)
     if message is None or raw is None:
         raise NotInspectable(f"no stored message with id {message_id}")
-    body = raw.content()
-    if message.provider not in INBOUND_PROVIDERS or raw.content_type.startswith("message/"):
-        # SMTP deliveries store the MIME itself; the envelope is the one the session gave.
-        [email] = _parse("raw", body, "message/rfc822", {"to": ",".join(message.envelope_to)})
-        return _report(email, body, compiled)
-    emails = _parse(message.provider, body, raw.content_type, {})
+    if message.provider == RawMime.name or message.provider not in INBOUND_PROVIDERS:
+        # Raw HTTP and SMTP deliveries keep only their envelope as the payload; the message is
+        # the MIME in the blob store. The envelope is the one the delivery gave.
+        mime = _stored_mime(message, raw, blobs)
+        envelope = {"to": ",".join(message.envelope_to), "from": message.envelope_from or ""}
+        [email] = _parse(RawMime.name, mime, "message/rfc822", {k: v for k, v in envelope.items() if v})
+        return _report(email, mime, compiled)
+    emails = _parse(message.provider, raw.content(), raw.content_type, {})
     email = next((e for e in emails if e.idempotency_key == message.idempotency_key), emails[0])
     return _report(email, email.raw_mime, compiled)
+
+
+def _stored_mime(message: Message, raw: MessageRaw, blobs: BlobStore) -> bytes:
+    """The raw MIME of a raw/SMTP message: its blob (older rows kept the MIME as the payload)."""
+    if message.raw_mime_sha256 is None:
+        if raw.content_type.startswith("message/"):
+            return raw.content()
+        raise NotInspectable(f"message {message.id} kept no raw MIME")
+    try:
+        return blobs.read(message.raw_mime_sha256)
+    except (OSError, ValueError):
+        raise NotInspectable(f"the raw MIME of message {message.id} is missing from the blob store") from None
 
 
 def _parse(provider: str, body: bytes, content_type: str, query: dict[str, str]) -> list[InboundEmail]:
@@ -202,16 +219,16 @@ def _inputs(
 ) -> list[tuple[str, Callable[[], list[dict[str, Any]]]]]:
     """(label, read) for each message asked about; reading may raise ``NotInspectable``."""
     if message_ids:
-        engine = make_engine(settings)
-        return [(mid, partial(_stored, engine, mid, compiled)) for mid in message_ids]
+        engine, blobs = make_engine(settings), BlobStore(settings.blob_dir)
+        return [(mid, partial(_stored, engine, mid, compiled, blobs)) for mid in message_ids]
     if provider is not None:
         return [(name, partial(_delivery_file, name, provider, compiled, content_type)) for name in files]
     return [(name, partial(_mime_file, name, compiled, envelope_to)) for name in files]
 
 
-def _stored(engine: Engine, message_id: str, compiled: CompiledConfig) -> list[dict[str, Any]]:
+def _stored(engine: Engine, message_id: str, compiled: CompiledConfig, blobs: BlobStore) -> list[dict[str, Any]]:
     with Session(engine) as session:
-        return [inspect_stored(session, message_id, compiled)]
+        return [inspect_stored(session, message_id, compiled, blobs)]
 
 
 def _delivery_file(name: str, provider: str, compiled: CompiledConfig, content_type: str) -> list[dict[str, Any]]:
