@@ -227,7 +227,7 @@ KEYSET = {"type": "string", "pattern": KEYSET_PATTERN}
 TIMESTAMP = {"type": "string", "description": "an ISO 8601 timestamp (UTC unless it says) or Unix seconds"}
 ID_PARAMETER = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "pattern": CURSOR_PATTERN}}
 JSON = _json
-SECURITY = [{"bearer": []}]
+SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 def _path_parameter(name: str) -> dict[str, Any]:
@@ -248,8 +248,11 @@ class ApiSchemaGenerator(SchemaGenerator):
         for path, operations in schema["paths"].items():
             names = re.findall(r"{(\w+)}", path)
             for operation in operations.values():
-                declared = {p.get("name") for p in operation.get("parameters", []) if p.get("in") == "path"}
+                # One endpoint may serve several paths (/hooks/{source}/{secret} and /hooks/{source}):
+                # keep the path parameters this path has, add the ones it leaves out.
+                kept = [p for p in operation.get("parameters", []) if p.get("in") != "path" or p.get("name") in names]
+                declared = {p.get("name") for p in kept if p.get("in") == "path"}
                 missing = [_path_parameter(n) for n in names if n not in declared]
-                if missing:
-                    operation["parameters"] = [*operation.get("parameters", []), *missing]
+                if missing or len(kept) != len(operation.get("parameters", [])):
+                    operation["parameters"] = [*kept, *missing]
         return schema

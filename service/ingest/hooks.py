@@ -15,9 +15,11 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from service.api.spec import documented
 from service.errors import BadPayload, StorageUnavailable
 from service.ingest.auth import authenticate, check_ip, client_ip, secret_from_request
 from service.ingest.body import read_body
+from service.ingest.hookdoc import PROBE, RECEIVE
 from service.providers import BounceProvider, Delivery, InboundProvider, Provider, get_provider
 from service.state import AppState
 
@@ -31,25 +33,9 @@ _ACCEPTED_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=No
 _INLINE_PARSE_LIMIT = 256 * 1024
 
 
+@documented(RECEIVE)
 async def receive(request: Request) -> Response:
-    """Accept one delivery from a provider.
-    ---
-    summary: Deliver an inbound email (provider webhook)
-    description: >
-      The source's provider decides how the body is read. The secret is the last path segment,
-      or the HTTP Basic password on /hooks/{source}. 200 means durably stored.
-    parameters:
-      - {name: source, in: path, required: true, schema: {type: string}}
-    responses:
-      200: {description: "Stored (or a duplicate of a stored delivery): {status, messages: [{id, duplicate}]}
-        for mail, {status, events: [{id, duplicate}]} for bounce providers; {status} for handshakes"}
-      400: {description: "Malformed body or not the provider's shape: {error, message, details?}"}
-      401: {description: "Unknown source, wrong secret or bad signature"}
-      403: {description: Caller address not in the source's allow-list}
-      413: {description: Body over the size limit}
-      415: {description: Content type the provider does not send}
-      503: {description: "Storage unavailable; retry later"}
-    """
+    """Accept one delivery from a provider (documented in ``hookdoc``)."""
     state: AppState = request.app.state.mailhook
     config = state.config.current
     source = authenticate(config, request.path_params["source"], secret_from_request(request))
@@ -112,11 +98,7 @@ def _json(body: dict[str, Any], status: int) -> Response:
     return Response(_ACCEPTED_JSON.encode(body).encode(), status, media_type="application/json")
 
 
+@documented(PROBE)
 async def probe(request: Request) -> Response:
-    """Providers probe hook URLs with GET/HEAD before saving them: answer 200, do nothing.
-    ---
-    summary: Probe a hook URL
-    responses:
-      200: {description: Always; no side effect}
-    """
+    """Providers probe hook URLs with GET/HEAD before saving them: answer 200, do nothing."""
     return JSONResponse({"status": "ok"})
