@@ -37,7 +37,8 @@ from service.store.runs import list_runs, step_runs
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.pass_context
 def cli(ctx: click.Context) -> None:
-    """Mailhook: inbound email from forwarding providers, verified, stored and piped onwards.
+    """Mailhook: inbound email from forwarding providers and SMTP, verified, stored and piped
+    onwards; bounce reports recorded and honoured.
 
     Configuration comes from MAILHOOK_* environment variables (see README) and the YAML file
     named by MAILHOOK_CONFIG (default ./mailhook.yaml).
@@ -58,15 +59,21 @@ def _settings(ctx: click.Context) -> Settings:
 @click.option("--workers", default=1, show_default=True, type=int, help="Web processes (uvicorn workers).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
-    """Run the web app (ingest, API, health) under uvicorn."""
+    """Run the web app under uvicorn.
+
+    It serves webhook ingest (/hooks/SOURCE/SECRET), the read API (/api/v1, bearer tokens from
+    `mailhook tokens`), health (/livez, /readyz) and /openapi.json. Pipelines run in `mailhook
+    worker`, SMTP in `mailhook smtp`.
+    """
     serve_web(_settings(ctx), host=host, port=port, workers=workers)
 
 
 @cli.command()
-@click.option("--burst", is_flag=True, help="Process what is queued, then exit.")
+@click.option("--burst", is_flag=True, help="Process what is queued, then exit (no sweeps or pulls).")
 @click.pass_context
 def worker(ctx: click.Context, burst: bool) -> None:
-    """Run the arq worker that executes pipelines."""
+    """Run the arq worker: each stored message's routes and pipeline, a sweep that queues mail
+    stored but never queued, and the pulls of the `bounce_logs` accounts."""
     sys.exit(run_worker(_settings(ctx), burst=burst))
 
 
@@ -76,7 +83,12 @@ def worker(ctx: click.Context, burst: bool) -> None:
 @click.option("--smtp-port", default=2525, show_default=True, type=int, help="SMTP port (when `smtp:` is configured).")
 @click.pass_context
 def dev(ctx: click.Context, host: str, port: int, smtp_port: int) -> None:
-    """Web + worker + SMTP + an embedded Redis on the local SQLite file; Ctrl-C stops them all."""
+    """Web + worker (+ SMTP when `smtp:` is configured) in one process; Ctrl-C stops them all.
+
+    Writes a starter config with fresh secrets if none exists, applies migrations to the
+    configured database (default: the local SQLite file) and uses the configured Redis, or
+    starts an embedded one when none answers. Prints the webhook URLs to paste into providers.
+    """
     run_dev(_settings(ctx), host=host, port=port, smtp_port=smtp_port)
 
 
@@ -93,7 +105,8 @@ def migrate(ctx: click.Context) -> None:
 @cli.command()
 @click.pass_context
 def check(ctx: click.Context) -> None:
-    """Validate the config file and reach the database and Redis; exit 1 on any problem."""
+    """Validate the config file, reach the database (and see its migrations applied) and Redis;
+    exit 1 on any problem."""
     ok = asyncio.run(run_checks(_settings(ctx), click.echo))
     sys.exit(0 if ok else 1)
 
@@ -103,13 +116,13 @@ def check(ctx: click.Context) -> None:
 @click.option("--resume", is_flag=True, help="Resume the failed run at the failed step instead of re-running all.")
 @click.pass_context
 def replay(ctx: click.Context, message_id: str, resume: bool) -> None:
-    """Queue MESSAGE_ID to run its pipeline again (for failed or dead-lettered messages)."""
+    """Queue MESSAGE_ID to run its pipeline again (any stored message; usually a failed one)."""
     sys.exit(asyncio.run(replay_message(_settings(ctx), message_id, resume=resume, echo=click.echo)))
 
 
 @cli.command()
 @click.option("--status", type=click.Choice([s.value for s in MessageStatus]), help="Only this status.")
-@click.option("--limit", default=50, show_default=True, type=int, help="How many, newest first.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000), help="How many, newest first.")
 @click.pass_context
 def messages(ctx: click.Context, status: str | None, limit: int) -> None:
     """List stored messages, newest first, with recipient and code (``--status failed``: what needs a replay)."""
@@ -130,7 +143,7 @@ def messages(ctx: click.Context, status: str | None, limit: int) -> None:
 @cli.command()
 @click.option("--failed", is_flag=True, help="Only dead-lettered runs (retry budget spent or a final error).")
 @click.option("--message", "message_id", help="Only runs of this message.")
-@click.option("--limit", default=50, show_default=True, type=int, help="How many, newest first.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000), help="How many, newest first.")
 @click.pass_context
 def runs(ctx: click.Context, failed: bool, message_id: str | None, limit: int) -> None:
     """List pipeline runs with their steps; replay failed ones with `mailhook replay`."""

@@ -34,7 +34,8 @@ def tokens() -> None:
     type=click.Choice([s.value for s in Scope]),
     default="read",
     show_default=True,
-    help="read: list, read, wait; admin: also delete and replay.",
+    help="read: list, read and wait; admin: also delete and replay messages, make and remove addresses, "
+    "change the suppression list.",
 )
 @click.pass_context
 def create(ctx: click.Context, name: str, scope: str) -> None:
