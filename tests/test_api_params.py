@@ -110,6 +110,7 @@ EVERY_ROUTE: list[tuple[str, str, dict[str, str], dict[str, object] | None, str]
     ("GET", "/api/v1/bounces", {"kind": "bounced"}, None, "kind"),
     ("GET", "/api/v1/bounces", {"cursor": MID}, None, "cursor"),
     ("GET", "/api/v1/bounces", {"cursor": "123.x"}, None, "cursor"),
+    ("GET", "/api/v1/bounces", {"cursor": "1796115600000000.2147483648"}, None, "cursor"),
     ("GET", "/api/v1/bounces", {"since": "last week"}, None, "since"),
     ("GET", "/api/v1/bounces", {"until": "1969-12-31T00:00:00Z"}, None, "until"),
     ("GET", "/api/v1/bounces", {"limit": "1000"}, None, "limit"),

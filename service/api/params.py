@@ -27,7 +27,9 @@ CURSOR_PATTERN = r"^[0-7][0-9a-hjkmnp-tv-z]{25}$"
 #: One mailbox, no display name: what a recipient filter compares against.
 ADDRESS_PATTERN = r"^[^\s@<>()\[\],;:\"\\]{1,64}@[^\s@<>()\[\],;:\"\\]{1,255}$"
 #: A keyset cursor (bounce and suppression pages): the last row's time in µs since the epoch, ".", its id.
-KEYSET_PATTERN = r"^[0-9]{1,17}\.[0-9]{1,18}$"
+KEYSET_PATTERN = r"^[0-9]{1,17}\.[0-9]{1,10}$"
+#: Row ids are 32-bit integers on PostgreSQL: a larger one in a cursor was not made by us.
+_MAX_ROW_ID = 2**31 - 1
 _CURSOR = re.compile(CURSOR_PATTERN)
 _KEYSET = re.compile(KEYSET_PATTERN)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -112,10 +114,9 @@ class Query:
         if not _KEYSET.fullmatch(value):
             raise BadParameter(name, f"{name} is not a cursor returned by this API")
         micros, _, row_id = value.partition(".")
-        try:
-            return _EPOCH + timedelta(microseconds=int(micros)), int(row_id)
-        except OverflowError:
-            raise BadParameter(name, f"{name} is not a cursor returned by this API") from None
+        if int(row_id) > _MAX_ROW_ID:
+            raise BadParameter(name, f"{name} is not a cursor returned by this API")
+        return _EPOCH + timedelta(microseconds=int(micros)), int(row_id)
 
     def timestamp(self, name: str) -> datetime | None:
         """An ISO 8601 timestamp (UTC unless it says otherwise) or Unix seconds."""
