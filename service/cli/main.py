@@ -62,8 +62,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     """Run the web app under uvicorn.
 
     It serves webhook ingest (/hooks/SOURCE/SECRET), the read API (/api/v1, bearer tokens from
-    `mailhook tokens`), health (/livez, /readyz) and /openapi.json. Pipelines run in `mailhook
-    worker`, SMTP in `mailhook smtp`.
+    `mailhook tokens`), the web inbox (/ui, signed in with a token), health (/livez, /readyz)
+    and /openapi.json. Pipelines run in `mailhook worker`, SMTP in `mailhook smtp`.
     """
     serve_web(_settings(ctx), host=host, port=port, workers=workers)
 
@@ -87,7 +87,8 @@ def dev(ctx: click.Context, host: str, port: int, smtp_port: int) -> None:
 
     Writes a starter config with fresh secrets if none exists, applies migrations to the
     configured database (default: the local SQLite file) and uses the configured Redis, or
-    starts an embedded one when none answers. Prints the webhook URLs to paste into providers.
+    starts an embedded one when none answers. Prints the webhook URLs to paste into providers
+    and the web inbox's URL.
     """
     run_dev(_settings(ctx), host=host, port=port, smtp_port=smtp_port)
 
