@@ -252,3 +252,23 @@ async def test_inspect_says_when_a_stored_messages_mime_is_gone(
     )
     assert result.returncode == 1
     assert result.stderr.strip() == f"{raw_id}: the raw MIME of message {raw_id} is missing from the blob store"
+
+
+async def test_inspect_reports_the_bounce_of_a_dsn_stored_through_raw_http(
+    stored_config: None, settings: Settings, live_app: str
+) -> None:
+    async with httpx.AsyncClient(base_url=live_app) as http:
+        response = await http.post(
+            f"/hooks/raw/{RAW_SECRET}",
+            params={"to": "bounces@in.example.net"},
+            content=(FIXTURES / "mime/dsn.eml").read_bytes(),
+            headers={"Content-Type": "message/rfc822"},
+        )
+    mid = response.json()["messages"][0]["id"]
+    result = subprocess.run(
+        mailhook_command("inspect", "--json", "--id", mid), env=mailhook_env(settings), capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["bounce"]["kind"] == "hard" and report["bounce"]["recipients"] == ["nobody@inbox.example"]
+    assert report["code"] is None
