@@ -72,8 +72,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
 @click.option("--burst", is_flag=True, help="Process what is queued, then exit (no sweeps or pulls).")
 @click.pass_context
 def worker(ctx: click.Context, burst: bool) -> None:
-    """Run the arq worker: each stored message's routes and pipeline, a sweep that queues mail
-    stored but never queued, and the pulls of the `bounce_logs` accounts."""
+    """Run the arq worker: each stored message's bounce check, routes and pipeline, a sweep that
+    queues mail stored but never queued, and the pulls of the `bounce_logs` accounts."""
     sys.exit(run_worker(_settings(ctx), burst=burst))
 
 
