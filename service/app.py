@@ -62,5 +62,6 @@ def create_app(settings: Settings | None = None, *, reader: ContentReader | None
             await ingestor.stop()
             await outbound.aclose()
 
-    handlers = {**EXCEPTION_HANDLERS, **UI_EXCEPTION_HANDLERS}
-    return Starlette(routes=ROUTES, exception_handlers=handlers, lifespan=lifespan)  # type: ignore[arg-type]
+    return Starlette(
+        routes=ROUTES, exception_handlers={**EXCEPTION_HANDLERS, **UI_EXCEPTION_HANDLERS}, lifespan=lifespan
+    )

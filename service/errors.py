@@ -24,6 +24,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ExceptionHandler
 
 from service.inbound import scrub
 
@@ -133,4 +134,8 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
     )
 
 
-EXCEPTION_HANDLERS = {MailhookError: mailhook_error, HTTPException: http_error, Exception: unexpected_error}
+EXCEPTION_HANDLERS: dict[type[Exception], ExceptionHandler] = {
+    MailhookError: mailhook_error,
+    HTTPException: http_error,
+    Exception: unexpected_error,
+}

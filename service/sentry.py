@@ -12,12 +12,14 @@ import asyncio
 import datetime
 import logging
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 import sentry_sdk
 from sentry_sdk.integrations import Integration
 from sentry_sdk.integrations.asyncio import AsyncioIntegration
 from sentry_sdk.integrations.starlette import StarletteIntegration
+from sentry_sdk.types import Event, Hint, Log
 
 logger = logging.getLogger(__name__)
 
@@ -91,8 +93,13 @@ def init_sentry(dsn: str | None, *, component: str, environment: str | None = No
     return True
 
 
-def scrub_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
+def scrub_event(event: Event, hint: Hint) -> Event | None:
     """``before_send`` hook: return a scrubbed copy of ``event``, or None to drop it if scrubbing fails."""
+    # The copy has the event's keys, each value scrubbed; Sentry's TypedDict cannot express that.
+    return cast("Event | None", _scrub_or_drop(event))
+
+
+def _scrub_or_drop(event: Mapping[str, Any]) -> dict[str, Any] | None:
     try:
         return _scrub(event)
     except Exception:  # sending an unscrubbed event is the one thing we must not do
@@ -115,8 +122,8 @@ def _template_log_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any] | None)
     return crumb
 
 
-def _scrub(event: dict[str, Any]) -> dict[str, Any]:
-    event = dict(event)
+def _scrub(original: Mapping[str, Any]) -> dict[str, Any]:
+    event = dict(original)
     if isinstance(request := event.get("request"), dict):
         request = {k: (FILTERED if k in ("data", "cookies", "query_string") else v) for k, v in request.items()}
         if isinstance(url := request.get("url"), str):
@@ -133,7 +140,8 @@ def _scrub(event: dict[str, Any]) -> dict[str, Any]:
         event["breadcrumbs"] = [_outbound_urls(c) for c in crumbs]
     if isinstance(spans := event.get("spans"), list):
         event["spans"] = [_outbound_urls(span) for span in spans]
-    return _walk(event, 0, [_MAX_NODES])
+    scrubbed: dict[str, Any] = _walk(event, 0, [_MAX_NODES])  # a dict walks to a dict
+    return scrubbed
 
 
 def _origin(value: Any) -> Any:
@@ -152,15 +160,15 @@ def _outbound_urls(item: Any) -> Any:
     return item
 
 
-def scrub_log(log: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
+def scrub_log(log: Log, hint: Hint) -> Log | None:
     """Sentry Logs: send the message template, not the text formatted with (possibly private) arguments."""
     attributes = log.get("attributes")
     template = attributes.get("sentry.message.template") if isinstance(attributes, dict) else None
     body = template if template is not None else log.get("body")
-    scrubbed = scrub_event({k: v for k, v in log.items() if k != "body"}, hint)
+    scrubbed = _scrub_or_drop({k: v for k, v in log.items() if k != "body"})
     if scrubbed is not None:
         scrubbed["body"] = scrub_string(str(body))
-    return scrubbed
+    return cast("Log | None", scrubbed)  # the log's keys, scrubbed, as in scrub_event
 
 
 def _is_sensitive_key(key: str) -> bool:

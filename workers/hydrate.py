@@ -23,7 +23,7 @@ from sqlalchemy import Connection, bindparam, insert, update
 
 from service.inbound import scrub
 from service.store.blobs import BlobStore
-from service.store.models import Attachment, Message, utcnow
+from service.store.models import Attachment, Message, table_of, utcnow
 from workers.bouncemail import BounceWrite, find_bounce, find_bounce_in_fields, recorder
 from workers.pipeline.engine import JobRun
 from workers.steps.mime_parse import parse_mime
@@ -34,8 +34,8 @@ PARSE_TIMEOUT_S = 20.0
 #: Raw MIME up to this size is read and parsed on the event loop: a few milliseconds at most.
 INLINE_PARSE_BYTES = 64 * 1024
 
-_MESSAGE = Message.__table__  # type: ignore[attr-defined]
-_ATTACHMENT = Attachment.__table__  # type: ignore[attr-defined]
+_MESSAGE = table_of(Message)
+_ATTACHMENT = table_of(Attachment)
 _HYDRATED = ("text", "html", "defects", "parsed_at", "bounce")
 _MARKED = ("defects", "bounce")
 

@@ -37,7 +37,7 @@ class WorkerSettings:
     """
 
     def __init__(self, settings: Settings, *, burst: bool = False) -> None:
-        self.functions = [func(process_message, name="process_message", max_tries=ARQ_MAX_TRIES)]  # type: ignore[arg-type]
+        self.functions = [func(process_message, name="process_message", max_tries=ARQ_MAX_TRIES)]
         # A burst worker drains the queue and exits (tests, benchmarks, one-off catch-up): the
         # start-up sweep covers it, and a cron firing mid-burst would only add a stray job.
         # pull_bounce_logs ticks every minute; each bounce_logs account keeps its own schedule.
@@ -45,8 +45,8 @@ class WorkerSettings:
             []
             if burst
             else [
-                cron(sweep_pending, second={0, 30}, run_at_startup=False, unique=True),  # type: ignore[arg-type]
-                cron(pull_bounce_logs, second={15}, run_at_startup=False, unique=True, timeout=900),  # type: ignore[arg-type]
+                cron(sweep_pending, second={0, 30}, run_at_startup=False, unique=True),
+                cron(pull_bounce_logs, second={15}, run_at_startup=False, unique=True, timeout=900),
             ]
         )
         self.on_startup = _startup(settings)

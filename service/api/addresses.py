@@ -94,7 +94,7 @@ _PROVIDER_ERRORS = {
             },
         },
         "responses": spec.responses(
-            {"201": {"description": "Made", "content": _ADDRESS_JSON}}, admin=True, found=False, **_PROVIDER_ERRORS
+            {"201": {"description": "Made", "content": _ADDRESS_JSON}}, admin=True, found=False, extra=_PROVIDER_ERRORS
         ),
     }
 )
@@ -164,8 +164,7 @@ async def list_all(request: Request) -> Response:
         "responses": spec.responses(
             {"204": {"description": "Removed"}},
             admin=True,
-            **{"404": spec.JSON("Error", "No such address here (or at the named account)")},
-            **_PROVIDER_ERRORS,
+            extra={"404": spec.JSON("Error", "No such address here (or at the named account)"), **_PROVIDER_ERRORS},
         ),
     }
 )

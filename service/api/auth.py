@@ -52,7 +52,7 @@ async def authorize(request: Request, scope: Scope) -> ApiToken:
     kind, _, presented = header.partition(" ")
     if kind.lower() != "bearer" or not presented.strip():
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>'", headers=_CHALLENGE)
-    token = await request.app.state.mailhook.tokens.verify(presented.strip())
+    token: ApiToken | None = await request.app.state.mailhook.tokens.verify(presented.strip())
     if token is None:
         raise Unauthorized("unknown or revoked API token", headers=_CHALLENGE)
     if not token.allows(scope):

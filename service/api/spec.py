@@ -24,7 +24,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def documented(operation: dict[str, Any]) -> Callable[[F], F]:
     def mark(func: F) -> F:
-        func.__openapi__ = operation  # type: ignore[attr-defined]
+        func.__dict__["__openapi__"] = operation  # a function attribute, which Callable cannot declare
         return func
 
     return mark
@@ -200,7 +200,13 @@ def _error(description: str) -> dict[str, Any]:
     return _json("Error", description)
 
 
-def responses(ok: dict[str, Any], *, admin: bool = False, found: bool | str = True, **extra: Any) -> dict[str, Any]:
+def responses(
+    ok: dict[str, Any],
+    *,
+    admin: bool = False,
+    found: bool | str = True,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The answers every API route can give, plus ``ok`` and ``extra`` (status → response).
 
     ``found``: whether the route can answer 404, and what it means when not "no such message"."""
@@ -210,7 +216,7 @@ def responses(ok: dict[str, Any], *, admin: bool = False, found: bool | str = Tr
         "401": _error("No token, or an unknown or revoked one"),
         "403": _error("The token lacks the admin scope" if admin else "The token lacks the read scope"),
         "503": _error("The message store is unavailable; retry later"),
-        **extra,
+        **(extra or {}),
     }
     if found:
         out["404"] = _error(found if isinstance(found, str) else "No message with this id")

@@ -130,7 +130,7 @@ async def list_all(request: Request) -> Response:
             {"201": {"description": "Suppressed", "content": _ENTRY_JSON}},
             admin=True,
             found=False,
-            **{"400": spec.JSON("Error", "A field is unknown or malformed (details.parameter names it)")},
+            extra={"400": spec.JSON("Error", "A field is unknown or malformed (details.parameter names it)")},
         ),
     }
 )

@@ -92,7 +92,9 @@ _TIMEOUT_SCHEMA = {"type": "number", "minimum": 0, "maximum": MAX_TIMEOUT}
         "responses": spec.responses(
             {"200": spec.JSON("Waited", "The message and the cursor to wait after it")},
             found=False,
-            **{"408": spec.JSON("Error", "Nothing matched in time (error: timeout; details say what and how long)")},
+            extra={
+                "408": spec.JSON("Error", "Nothing matched in time (error: timeout; details say what and how long)")
+            },
         ),
     }
 )

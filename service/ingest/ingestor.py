@@ -30,7 +30,8 @@ log = logging.getLogger("mailhook.ingest")
 
 def make_redis(settings: Settings) -> Redis:
     # Short timeouts: when Redis is down, ingest must still answer quickly (messages stay pending).
-    return Redis.from_url(settings.redis_url, socket_connect_timeout=1.0, socket_timeout=2.0)
+    client: Redis = Redis.from_url(settings.redis_url, socket_connect_timeout=1.0, socket_timeout=2.0)
+    return client
 
 
 class Ingestor:

@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, overload
 
 import httpx
 
@@ -224,6 +224,13 @@ def load_json_object(body: bytes, defects: list[str] | None = None) -> dict[str,
     return data
 
 
+_T = TypeVar("_T")
+
+
+@overload
+def require(data: Mapping[str, Any], key: str, kind: type[_T], where: str = "") -> _T: ...
+@overload
+def require(data: Mapping[str, Any], key: str, kind: tuple[type, ...], where: str = "") -> Any: ...
 def require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str = "") -> Any:
     """Fetch a required field with a clear 400 when it is missing or of the wrong type."""
     path = f"{where}.{key}" if where else key
@@ -236,6 +243,10 @@ def require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], wh
     return value
 
 
+@overload
+def optional(data: Mapping[str, Any], key: str, kind: type[_T], where: str = "") -> _T | None: ...
+@overload
+def optional(data: Mapping[str, Any], key: str, kind: tuple[type, ...], where: str = "") -> Any: ...
 def optional(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str = "") -> Any:
     if data.get(key) is None:
         return None

@@ -117,10 +117,10 @@ def _attachments(data: dict[str, Any], key: str, disposition: str) -> list[Inbou
             raise BadPayload(f"field '{where}.content' is not base64", details={"field": where}) from None
         found.append(
             InboundAttachment(
-                filename=item.get("name") if isinstance(item.get("name"), str) else None,
-                content_type=item.get("type") if isinstance(item.get("type"), str) else "application/octet-stream",
+                filename=name if isinstance(name := item.get("name"), str) else None,
+                content_type=kind if isinstance(kind := item.get("type"), str) else "application/octet-stream",
                 data=payload,
-                content_id=item.get("cid") if isinstance(item.get("cid"), str) else None,
+                content_id=cid if isinstance(cid := item.get("cid"), str) else None,
                 disposition=disposition,
             )
         )

@@ -106,15 +106,15 @@ class SendGrid(InboundProvider):
         # ``content-ids`` ({"cid": "attachmentN"}) names the inline parts too, in newer payloads;
         # a Content-ID may name two parts (a repeated key), so every pair counts.
         inline: dict[str, str] = {}
-        for cid, name in self._json_object(form, "content-ids"):
+        for content_id, name in self._json_object(form, "content-ids"):
             if isinstance(name, str):
-                inline.setdefault(name, cid)
+                inline.setdefault(name, content_id)
         found: list[InboundAttachment] = []
         for part in form.files():
             entry = info.get(part.name)
             meta: dict[str, Any] = dict(entry) if isinstance(entry, JsonPairs) else {}
             cid = meta.get("content-id") or inline.get(part.name)
-            filename = meta.get("filename") if isinstance(meta.get("filename"), str) else part.filename
+            filename = named if isinstance(named := meta.get("filename"), str) else part.filename
             found.append(
                 InboundAttachment(
                     filename=filename or None,

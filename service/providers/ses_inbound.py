@@ -117,7 +117,7 @@ def _auth(receipt: dict[str, Any], names: dict[str, str] = _VERDICTS) -> dict[st
 
 def _without_content(envelope: dict[str, str], message: dict[str, Any]) -> bytes:
     """The delivery as received, minus the raw message (kept once, as ``raw_mime``)."""
-    kept = {key: value for key, value in envelope.items() if key != "Message"}
-    kept["Message"] = {key: value for key, value in message.items() if key != "content"}  # type: ignore[assignment]
+    kept: dict[str, Any] = {key: value for key, value in envelope.items() if key != "Message"}
+    kept["Message"] = {key: value for key, value in message.items() if key != "content"}
     # A lone surrogate goes back as the escape it came as.
     return json.dumps(kept, ensure_ascii=False).encode("utf-8", "backslashreplace")

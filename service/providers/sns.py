@@ -176,9 +176,9 @@ def check_subscribe_url(url: str, message: SnsMessage, origin: str) -> None:
 
 async def certificate_key(services: ProviderServices, url: str) -> rsa.RSAPublicKey:
     """The public key of the certificate at ``url`` (already checked), fetched once per process."""
-    cached = services.memo.get(f"sns-cert:{url}")
+    cached: rsa.RSAPublicKey | None = services.memo.get(f"sns-cert:{url}")  # only keys are put there
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     try:
         response = await services.http().get(url, follow_redirects=False, timeout=_TIMEOUT_S)
     except OutboundBlocked as exc:

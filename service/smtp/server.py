@@ -17,7 +17,7 @@ import ssl
 import warnings
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
@@ -60,7 +60,8 @@ class MailhookSMTP(BufferedDataSMTP):
             if not self._limiter.acquire(ip):
                 self._refused = True
                 log.warning("SMTP connection from %s refused: %d sessions open", ip, self._limiter.active)
-                transport.write(TOO_MANY)  # type: ignore[attr-defined]
+                # A TCP (or TLS) connection's transport writes; BaseTransport is asyncio's signature.
+                cast(asyncio.WriteTransport, transport).write(TOO_MANY)
                 transport.close()
                 return
             self._counted_ip = ip

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, delete, select
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, col
 
 
 def _utcnow() -> datetime:
@@ -36,7 +36,7 @@ def record_address(
     had recorded, e.g. after it was removed at the provider by hand)."""
     row = ProvisionedAddressRow(address=address.lower(), account=account, provider=provider, provider_ref=provider_ref)
     with Session(engine) as session:
-        session.execute(delete(ProvisionedAddressRow).where(ProvisionedAddressRow.address == row.address))  # type: ignore[arg-type]
+        session.execute(delete(ProvisionedAddressRow).where(col(ProvisionedAddressRow.address) == row.address))
         session.add(row)
         session.commit()
         session.refresh(row)
@@ -47,7 +47,7 @@ def record_address(
 def get_address(engine: Engine, address: str) -> ProvisionedAddressRow | None:
     with Session(engine) as session:
         row = session.scalars(
-            select(ProvisionedAddressRow).where(ProvisionedAddressRow.address == address.lower())  # type: ignore[arg-type]
+            select(ProvisionedAddressRow).where(col(ProvisionedAddressRow.address) == address.lower())
         ).first()
         if row is not None:
             session.expunge(row)
@@ -56,9 +56,9 @@ def get_address(engine: Engine, address: str) -> ProvisionedAddressRow | None:
 
 def list_addresses(engine: Engine, *, account: str | None = None, limit: int = 1000) -> list[ProvisionedAddressRow]:
     """Newest first."""
-    stmt = select(ProvisionedAddressRow).order_by(ProvisionedAddressRow.id.desc()).limit(limit)  # type: ignore[union-attr]
+    stmt = select(ProvisionedAddressRow).order_by(col(ProvisionedAddressRow.id).desc()).limit(limit)
     if account is not None:
-        stmt = stmt.where(ProvisionedAddressRow.account == account)  # type: ignore[arg-type]
+        stmt = stmt.where(col(ProvisionedAddressRow.account) == account)
     with Session(engine) as session:
         rows = list(session.scalars(stmt))
         session.expunge_all()
@@ -67,9 +67,8 @@ def list_addresses(engine: Engine, *, account: str | None = None, limit: int = 1
 
 def delete_address(engine: Engine, address: str) -> bool:
     """True when a row was removed."""
-    with Session(engine) as session:
-        result = session.execute(
-            delete(ProvisionedAddressRow).where(ProvisionedAddressRow.address == address.lower())  # type: ignore[arg-type]
+    with engine.begin() as conn:
+        result = conn.execute(
+            delete(ProvisionedAddressRow).where(col(ProvisionedAddressRow.address) == address.lower())
         )
-        session.commit()
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)

@@ -13,9 +13,9 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 
-from service.store.models import Message, MessageStatus
+from service.store.models import Message, MessageStatus, table_of
 
-_M = Message.__table__  # type: ignore[attr-defined]
+_M = table_of(Message)
 
 
 @dataclass(frozen=True, slots=True)

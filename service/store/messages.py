@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from service.inbound import Address, InboundEmail, new_id
 from service.store.blobs import BlobStore
 from service.store.fastinsert import FastInsert, json_name_address_list, json_string_pairs, json_text, sqlite_datetime
-from service.store.models import Attachment, Message, MessageRaw, MessageStatus, utcnow
+from service.store.models import Attachment, Message, MessageRaw, MessageStatus, table_of, utcnow
 from service.store.recipients import RECIPIENT_COLUMNS, MessageRecipient, recipient_values
 
 
@@ -150,7 +150,7 @@ def _insert_portable(engine: Engine, planned: list[_Plan]) -> dict[str, str]:
         if not missing:
             return {}
         found = conn.execute(
-            select(Message.idempotency_key, Message.id).where(Message.idempotency_key.in_(missing))  # type: ignore[attr-defined]
+            select(col(Message.idempotency_key), col(Message.id)).where(col(Message.idempotency_key).in_(missing))
         )
         return {key: mid for key, mid in found}
 
@@ -211,10 +211,10 @@ def _sqlite_inserts(dialect: Any) -> _SqliteInserts:
     two tables' few processors (the payload's ``Binary`` wrapper) still run through ``FastInsert``;
     ``messagerecipient`` holds plain strings."""
     return _SqliteInserts(
-        FastInsert(Message.__table__, dialect, MESSAGE_COLUMNS).sql,  # type: ignore[attr-defined]
-        FastInsert(MessageRaw.__table__, dialect, _RAW_COLUMNS),  # type: ignore[attr-defined]
-        FastInsert(Attachment.__table__, dialect, _ATTACHMENT_COLUMNS),  # type: ignore[attr-defined]
-        FastInsert(MessageRecipient.__table__, dialect, RECIPIENT_COLUMNS).sql,  # type: ignore[attr-defined]
+        FastInsert(table_of(Message), dialect, MESSAGE_COLUMNS).sql,
+        FastInsert(table_of(MessageRaw), dialect, _RAW_COLUMNS),
+        FastInsert(table_of(Attachment), dialect, _ATTACHMENT_COLUMNS),
+        FastInsert(table_of(MessageRecipient), dialect, RECIPIENT_COLUMNS).sql,
     )
 
 
@@ -339,7 +339,7 @@ def get_raw(session: Session, message_id: str) -> MessageRaw | None:
 
 
 def list_attachments(session: Session, message_id: str) -> list[Attachment]:
-    stmt = select(Attachment).where(Attachment.message_id == message_id).order_by(Attachment.position)  # type: ignore[arg-type]
+    stmt = select(Attachment).where(col(Attachment.message_id) == message_id).order_by(col(Attachment.position))
     return list(session.scalars(stmt))
 
 
@@ -347,9 +347,9 @@ def pending_message_ids(engine: Engine, *, older_than: timedelta, limit: int = 1
     """Messages stored but never picked up (Redis was down, or the process died after commit)."""
     cutoff: datetime = utcnow() - older_than
     stmt = (
-        select(Message.id)
-        .where(Message.status == MessageStatus.pending.value, Message.updated_at < cutoff)  # type: ignore[arg-type]
-        .order_by(Message.id)
+        select(col(Message.id))
+        .where(col(Message.status) == MessageStatus.pending.value, col(Message.updated_at) < cutoff)
+        .order_by(col(Message.id))
         .limit(limit)
     )
     with engine.connect() as conn:
@@ -359,14 +359,14 @@ def pending_message_ids(engine: Engine, *, older_than: timedelta, limit: int = 1
 def set_status(engine: Engine, message_id: str, status: MessageStatus, *, error: str | None = None) -> None:
     values: dict[str, Any] = {"status": status.value, "error": error, "updated_at": utcnow()}
     if status is MessageStatus.processing:
-        values["attempts"] = Message.attempts + 1
+        values["attempts"] = col(Message.attempts) + 1
     with engine.begin() as conn:
-        conn.execute(update(Message).where(Message.id == message_id).values(**values))  # type: ignore[arg-type]
+        conn.execute(update(Message).where(col(Message.id) == message_id).values(**values))
 
 
 def list_messages(engine: Engine, *, status: MessageStatus | None = None, limit: int = 50) -> list[Message]:
-    stmt = select(Message).order_by(Message.id.desc()).limit(limit)  # type: ignore[attr-defined]
+    stmt = select(Message).order_by(col(Message.id).desc()).limit(limit)
     if status is not None:
-        stmt = stmt.where(Message.status == status.value)  # type: ignore[arg-type]
+        stmt = stmt.where(col(Message.status) == status.value)
     with Session(engine) as session:
         return list(session.scalars(stmt))

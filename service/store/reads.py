@@ -15,17 +15,17 @@ from sqlalchemy import ColumnElement, Engine, delete, exists, func, or_, select,
 from sqlmodel import Session
 
 from service.store.bounces import BounceEvent
-from service.store.models import Attachment, Message, MessageRaw, PipelineRun, StepRun, utcnow
+from service.store.models import Attachment, Message, MessageRaw, PipelineRun, StepRun, table_of, utcnow
 from service.store.recipients import MessageRecipient, Recipient
 
-_M = Message.__table__  # type: ignore[attr-defined]
-_R = MessageRecipient.__table__  # type: ignore[attr-defined]
-_A = Attachment.__table__  # type: ignore[attr-defined]
-_RUN = PipelineRun.__table__  # type: ignore[attr-defined]
-_STEP = StepRun.__table__  # type: ignore[attr-defined]
-_RAW = MessageRaw.__table__  # type: ignore[attr-defined]
+_M = table_of(Message)
+_R = table_of(MessageRecipient)
+_A = table_of(Attachment)
+_RUN = table_of(PipelineRun)
+_STEP = table_of(StepRun)
+_RAW = table_of(MessageRaw)
 
-_B = BounceEvent.__table__  # type: ignore[attr-defined]
+_B = table_of(BounceEvent)
 #: Which recipient's verdict a bounce mail's overall one is: the worst.
 _SEVERITY = {"hard": 0, "complaint": 1, "soft": 2, "delayed": 3}
 

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel
 
-from service.store.models import utcnow
+from service.store.models import table_of, utcnow
 
 
 class MessageSeen(SQLModel, table=True):
@@ -24,7 +24,7 @@ class MessageSeen(SQLModel, table=True):
     seen_at: datetime = Field(default_factory=utcnow)
 
 
-_T = MessageSeen.__table__  # type: ignore[attr-defined]
+_T = table_of(MessageSeen)
 
 
 def _insert_ignoring_duplicates(engine: Engine) -> Insert:

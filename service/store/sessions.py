@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, or_, select, update
 from sqlmodel import Field, SQLModel
 
-from service.store.models import utcnow
+from service.store.models import table_of, utcnow
 from service.store.tokens import ApiToken, Scope
 
 #: A session unused this long is over (sign in again).
@@ -38,8 +38,8 @@ class UiSession(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utcnow)
 
 
-_S = UiSession.__table__  # type: ignore[attr-defined]
-_T = ApiToken.__table__  # type: ignore[attr-defined]
+_S = table_of(UiSession)
+_T = table_of(ApiToken)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,8 @@ import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Engine, or_, select, update
-from sqlmodel import Field, Session, SQLModel
+from sqlalchemy import ColumnElement, Engine, or_, select, update
+from sqlmodel import Field, Session, SQLModel, col
 
 from service.store.models import utcnow
 
@@ -60,7 +60,7 @@ def create_token(engine: Engine, *, name: str, scope: Scope) -> tuple[str, ApiTo
     token = PREFIX + secrets.token_urlsafe(32)
     with Session(engine) as session:
         active = session.scalars(
-            select(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]
+            select(ApiToken).where(col(ApiToken.name) == name, col(ApiToken.revoked_at).is_(None))
         ).first()
         if active is not None:
             raise TokenNameTaken(f"an active token is already named {name!r}")
@@ -74,21 +74,17 @@ def create_token(engine: Engine, *, name: str, scope: Scope) -> tuple[str, ApiTo
 
 def list_tokens(engine: Engine) -> list[ApiToken]:
     with Session(engine) as session:
-        rows = list(session.scalars(select(ApiToken).order_by(ApiToken.id)))  # type: ignore[arg-type]
+        rows = list(session.scalars(select(ApiToken).order_by(col(ApiToken.id))))
         session.expunge_all()
     return rows
 
 
 def revoke_token(engine: Engine, name_or_id: str) -> int:
     """Revoke the active token(s) with this name, or else the one with this id; how many."""
-    condition = ApiToken.name == name_or_id
+    condition: ColumnElement[bool] = col(ApiToken.name) == name_or_id
     if name_or_id.isdigit():
-        condition = or_(condition, ApiToken.id == int(name_or_id))  # type: ignore[assignment]
-    stmt = (
-        update(ApiToken)
-        .where(condition, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
-        .values(revoked_at=utcnow())
-    )
+        condition = or_(condition, col(ApiToken.id) == int(name_or_id))
+    stmt = update(ApiToken).where(condition, col(ApiToken.revoked_at).is_(None)).values(revoked_at=utcnow())
     with engine.begin() as conn:
         return conn.execute(stmt).rowcount
 
@@ -99,13 +95,13 @@ def verify_token(engine: Engine, presented: str) -> ApiToken | None:
         return None
     wanted = digest(presented)
     with Session(engine, expire_on_commit=False) as session:
-        row = session.scalars(select(ApiToken).where(ApiToken.token_sha256 == wanted)).first()  # type: ignore[arg-type]
+        row = session.scalars(select(ApiToken).where(col(ApiToken.token_sha256) == wanted)).first()
         if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_sha256, wanted):
             return None
         now = utcnow()
         last = row.last_used_at
         if last is None or now - _aware(last) >= LAST_USED_RESOLUTION:
-            session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))  # type: ignore[arg-type]
+            session.execute(update(ApiToken).where(col(ApiToken.id) == row.id).values(last_used_at=now))
             session.commit()
             row.last_used_at = now
         session.expunge(row)

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.types import ExceptionHandler
 
 from service.ui.pages import PAGE_HEADERS, render
 
@@ -91,4 +92,4 @@ async def ui_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", context, status_code=exc.status_code)
 
 
-UI_EXCEPTION_HANDLERS = {UiError: ui_error}
+UI_EXCEPTION_HANDLERS: dict[type[Exception], ExceptionHandler] = {UiError: ui_error}

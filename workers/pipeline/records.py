@@ -12,17 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import BindParameter, Connection, bindparam, insert, select, update
 
 from service.inbound import scrub
-from service.store.models import Attachment, Message, MessageStatus, PipelineRun, StepRun, utcnow
+from service.store.models import Attachment, Message, MessageStatus, PipelineRun, StepRun, table_of, utcnow
 
 FINAL_RUN_STATUSES = ("succeeded", "failed", "dropped")
 
-_MESSAGE = Message.__table__  # type: ignore[attr-defined]
-_ATTACHMENT = Attachment.__table__  # type: ignore[attr-defined]
-_RUN = PipelineRun.__table__  # type: ignore[attr-defined]
-_STEP = StepRun.__table__  # type: ignore[attr-defined]
+_MESSAGE = table_of(Message)
+_ATTACHMENT = table_of(Attachment)
+_RUN = table_of(PipelineRun)
+_STEP = table_of(StepRun)
 
 
 @dataclass(slots=True)
@@ -78,7 +78,11 @@ _SET_MESSAGE_STATUS = (
     .where(_MESSAGE.c.id == bindparam("mid"))
     .values(status=bindparam("new_status"), error=bindparam("new_error"), updated_at=bindparam("now"))
 )
-_RUN_VALUES = {"status": bindparam("new_status"), "error": bindparam("new_error"), "finished_at": bindparam("done")}
+_RUN_VALUES: dict[str, BindParameter[Any]] = {
+    "status": bindparam("new_status"),
+    "error": bindparam("new_error"),
+    "finished_at": bindparam("done"),
+}
 _INSERT_RUN = insert(_RUN).values(
     message_id=bindparam("mid"), pipeline=bindparam("name"), route=bindparam("via"), started_at=bindparam("now"),
     **_RUN_VALUES,
@@ -162,7 +166,10 @@ def save_run(conn: Connection, write: RunWrite) -> int:
     values = {"new_status": run.status, "new_error": write.run_error, "done": finished}
     if run.id is None:
         params = {"mid": write.message_id, "name": run.pipeline, "via": run.route, "now": now, **values}
-        run_id = int(conn.execute(_INSERT_RUN, params).inserted_primary_key[0])
+        inserted = conn.execute(_INSERT_RUN, params).inserted_primary_key
+        if inserted is None:  # None only for an executemany; a one-row INSERT always has its key
+            raise RuntimeError("the pipeline run INSERT returned no primary key")
+        run_id = int(inserted[0])
     else:
         run_id = run.id
         conn.execute(_UPDATE_RUN, {"run_id": run_id, **values})

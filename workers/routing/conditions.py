@@ -11,7 +11,7 @@ import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self, get_args
 
 import re2
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
@@ -102,9 +102,9 @@ class Ops:
         if words in cls.ALIASES:
             return cls.ALIASES[words]
         underscored = words.replace(" ", "_")
-        if underscored in OpName.__args__:
+        if underscored in get_args(OpName):
             return underscored
-        accepted = ", ".join([*OpName.__args__, *(repr(a) for a in cls.ALIASES)])
+        accepted = ", ".join([*get_args(OpName), *(repr(a) for a in cls.ALIASES)])
         raise ValueError(f"unknown op {spelled!r}; accepted: {accepted}")
 
 
@@ -192,8 +192,8 @@ class Condition(BaseModel):
             raise ValueError(f"a condition needs exactly one of all / any / not / field (found: {found})")
         if groups:
             self._check_group(groups[0])
-        else:
-            self._check_leaf()
+        elif self.field is not None:  # always, with exactly one form and no group
+            self._check_leaf(self.field)
         return self
 
     def _check_group(self, kind: str) -> None:
@@ -203,13 +203,13 @@ class Condition(BaseModel):
         if kind in ("all", "any") and not getattr(self, f"{kind}_"):
             raise ValueError(f"{kind!r} needs at least one condition (omit `when` for a catch-all)")
 
-    def _check_leaf(self) -> None:
+    def _check_leaf(self, field: FieldName) -> None:
         if self.op is None:
             raise _error_at(("op",), "field conditions need an op", None)
-        named = self.field in FieldExtractor.NAMED_FIELDS
+        named = field in FieldExtractor.NAMED_FIELDS
         if named != (self.name is not None):
-            need = f"needs `name` ({FieldExtractor.NAMED_FIELDS[self.field]})" if named else "takes no `name`"
-            raise _error_at(("name",), f"field {self.field!r} {need}", self.name)
+            need = f"needs `name` ({FieldExtractor.NAMED_FIELDS[field]})" if named else "takes no `name`"
+            raise _error_at(("name",), f"field {field!r} {need}", self.name)
         if self.op in Ops.VALUELESS:
             if self.value is not None:
                 raise _error_at(("value",), f"{self.op!r} takes no value (wrap in `not:` to negate)", self.value)

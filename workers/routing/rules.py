@@ -182,6 +182,7 @@ class RouteTable(RootModel[tuple[Route, ...]]):
         """Validate the raw `routes:` list from YAML (None, i.e. an empty key, means no routes)."""
         return cls.model_validate(rules or [])
 
+    # BaseModel iterates (field, value) pairs; a list root iterates its items, as pydantic's docs do.
     def __iter__(self) -> Iterator[Route]:  # type: ignore[override]
         return iter(self.root)
 

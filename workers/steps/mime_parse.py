@@ -120,7 +120,7 @@ def _decode(part: Message, defects: list[str]) -> str:
 
 
 def _attachment(part: Message, with_data: bool = False) -> dict[str, Any]:
-    found = {
+    found: dict[str, Any] = {
         "filename": safe_filename(decode_header_value(part.get_filename())),
         "content_type": part.get_content_type(),
         "size": _size(part),

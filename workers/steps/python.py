@@ -54,7 +54,8 @@ def load_callable(path: str) -> Callable[..., Any]:
         raise PermanentStepError(f"cannot import {path!r}: {type(exc).__name__}: {exc}") from None
     if not callable(target):
         raise PermanentStepError(f"{path!r} is not callable")
-    return target  # type: ignore[no-any-return]
+    loaded: Callable[..., Any] = target
+    return loaded
 
 
 class Python(Step):
