@@ -85,7 +85,7 @@ async def livez(request: Request) -> Response:
 
 
 @asynccontextmanager
-async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
+async def lifespan(app: Starlette):
     global floor
     floor = _Floor()
     await floor.enqueuer.start()

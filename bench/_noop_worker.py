@@ -61,7 +61,7 @@ def noop_settings(settings: Settings, *, burst: bool = True) -> dict[str, Any]:
     options = {key: real[key] for key in SHARED}
     floor_url = os.environ.get("MAILHOOK_BENCH_FLOOR_SLACK_URL")
     job = _floor_job(floor_url, int(os.environ["MAILHOOK_BENCH_FLOOR_BYTES"])) if floor_url else noop
-    options["functions"] = [func(job, name="process_message", max_tries=ARQ_MAX_TRIES)]  # type: ignore[arg-type]
+    options["functions"] = [func(job, name="process_message", max_tries=ARQ_MAX_TRIES)]
     return options
 
 

@@ -310,8 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         _attribute(results)
         _report(results)
         if args.json:
-            path = h.write_results("ingest", results)
-            print(f"results written to {path.relative_to(h.REPO)}")
+            written = h.write_results("ingest", results)
+            print(f"results written to {written.relative_to(h.REPO)}")
     integrity = results.get("integrity")
     return 0 if integrity is None or integrity["ok"] else 1
 

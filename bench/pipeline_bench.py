@@ -127,7 +127,7 @@ class FakeSlack:
         return self
 
     def stats(self) -> dict[str, int]:
-        return h.http_json(f"http://{h.HOST}:{self.port}/_stats")  # type: ignore[no-any-return]
+        return h.http_json(f"http://{h.HOST}:{self.port}/_stats")
 
     def reset(self) -> None:
         h.http_json(f"http://{h.HOST}:{self.port}/_reset", method="POST")
@@ -217,7 +217,7 @@ def store_messages(db: Path, data_dir: Path, template: bytes, n: int, tag: str, 
     """N unique raw-MIME messages stored as the ``raw`` source would (provider parse + group commit
     ``store_batch``, ``batch`` per transaction); returns their message ids."""
     from service.config import SourceConfig
-    from service.providers import Delivery, get_provider
+    from service.providers import INBOUND_PROVIDERS, Delivery
     from service.settings import Settings
     from service.store.blobs import BlobStore
     from service.store.db import make_engine
@@ -226,7 +226,7 @@ def store_messages(db: Path, data_dir: Path, template: bytes, n: int, tag: str, 
     engine = make_engine(settings)
     blobs = BlobStore(settings.blob_dir)
     source = SourceConfig.model_validate({"name": "raw", "provider": "raw", "secrets": ["bench-raw-0123456789abcdef"]})
-    provider = get_provider("raw")
+    provider = INBOUND_PROVIDERS["raw"]()
     headers = {"content-type": "message/rfc822"}
     query = {"to": RECIPIENT}
     ids: list[str] = []

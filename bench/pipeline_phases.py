@@ -167,13 +167,13 @@ async def _run(stack: h.MailhookStack, ids: list[str], warm: int) -> tuple[float
         hops["n"] += 1
         return await original(func, *args, **kwargs)
 
-    asyncio.to_thread = counted  # type: ignore[assignment]
+    asyncio.to_thread = counted
     try:
         for message_id in ids[:warm]:
             await process_message(ctx, message_id)
         for d in (cpu, wall, calls, sql, hops):
             for key in d:
-                d[key] = 0  # type: ignore[index]
+                d[key] = 0
         c0, w0 = time.process_time(), time.perf_counter()
         for message_id in ids[warm:]:
             outcome = await process_message(ctx, message_id)
@@ -181,7 +181,7 @@ async def _run(stack: h.MailhookStack, ids: list[str], warm: int) -> tuple[float
                 raise RuntimeError(f"message {message_id}: {outcome}")
         return time.process_time() - c0, time.perf_counter() - w0, dict(sql), hops["n"]
     finally:
-        asyncio.to_thread = original  # type: ignore[assignment]
+        asyncio.to_thread = original
         await deps.aclose()
 
 

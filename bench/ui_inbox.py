@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, select, text, update
 from sqlalchemy.dialects import sqlite
+from sqlmodel import col
 
 from bench import _harness as h
 from service.inbound import Address, InboundEmail
@@ -142,12 +143,7 @@ def plan(engine: Engine, q: str) -> list[str]:
     """SQLite's plan for the statement ``service.ui.inbox.load_page`` runs for the search ``q``."""
     query = parse(q).query()
     floor = id_back(engine, None, WINDOW) if needs_window(query) else None
-    stmt = (
-        select(Message)
-        .where(*reads._conditions(windowed(query, floor)))
-        .order_by(Message.id.desc())  # type: ignore[attr-defined]
-        .limit(51)
-    )
+    stmt = select(Message).where(*reads._conditions(windowed(query, floor))).order_by(col(Message.id).desc()).limit(51)
     sql = str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
     with engine.connect() as conn:
         return [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]

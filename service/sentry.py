@@ -12,7 +12,7 @@ import asyncio
 import datetime
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable
 from typing import Any, cast
 
 import sentry_sdk
@@ -22,6 +22,11 @@ from sentry_sdk.integrations.starlette import StarletteIntegration
 from sentry_sdk.types import Event, Hint, Log
 
 logger = logging.getLogger(__name__)
+
+# Sentry types its hooks over TypedDicts (Event, Log); ours take and return the plain JSON dicts
+# those are at run time, with any value possibly replaced by FILTERED, which the TypedDicts cannot say.
+_EventHook = Callable[[Event, Hint], Event | None]
+_LogHook = Callable[[Log, Hint], Log | None]
 
 FILTERED = "[Filtered]"
 _MAX_DEPTH = 24
@@ -84,22 +89,17 @@ def init_sentry(dsn: str | None, *, component: str, environment: str | None = No
         send_default_pii=False,
         include_local_variables=False,  # frame locals hold message bodies and addresses
         max_request_body_size="never",  # inbound webhook bodies *are* the email
-        before_send=scrub_event,
-        before_send_transaction=scrub_event,
+        before_send=cast(_EventHook, scrub_event),
+        before_send_transaction=cast(_EventHook, scrub_event),
         before_breadcrumb=_template_log_breadcrumb,
-        before_send_log=scrub_log,
+        before_send_log=cast(_LogHook, scrub_log),
     )
     sentry_sdk.get_global_scope().set_tag("component", component)
     return True
 
 
-def scrub_event(event: Event, hint: Hint) -> Event | None:
+def scrub_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
     """``before_send`` hook: return a scrubbed copy of ``event``, or None to drop it if scrubbing fails."""
-    # The copy has the event's keys, each value scrubbed; Sentry's TypedDict cannot express that.
-    return cast("Event | None", _scrub_or_drop(event))
-
-
-def _scrub_or_drop(event: Mapping[str, Any]) -> dict[str, Any] | None:
     try:
         return _scrub(event)
     except Exception:  # sending an unscrubbed event is the one thing we must not do
@@ -122,8 +122,8 @@ def _template_log_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any] | None)
     return crumb
 
 
-def _scrub(original: Mapping[str, Any]) -> dict[str, Any]:
-    event = dict(original)
+def _scrub(event: dict[str, Any]) -> dict[str, Any]:
+    event = dict(event)
     if isinstance(request := event.get("request"), dict):
         request = {k: (FILTERED if k in ("data", "cookies", "query_string") else v) for k, v in request.items()}
         if isinstance(url := request.get("url"), str):
@@ -160,15 +160,15 @@ def _outbound_urls(item: Any) -> Any:
     return item
 
 
-def scrub_log(log: Log, hint: Hint) -> Log | None:
+def scrub_log(log: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
     """Sentry Logs: send the message template, not the text formatted with (possibly private) arguments."""
     attributes = log.get("attributes")
     template = attributes.get("sentry.message.template") if isinstance(attributes, dict) else None
     body = template if template is not None else log.get("body")
-    scrubbed = _scrub_or_drop({k: v for k, v in log.items() if k != "body"})
+    scrubbed = scrub_event({k: v for k, v in log.items() if k != "body"}, hint)
     if scrubbed is not None:
         scrubbed["body"] = scrub_string(str(body))
-    return cast("Log | None", scrubbed)  # the log's keys, scrubbed, as in scrub_event
+    return scrubbed
 
 
 def _is_sensitive_key(key: str) -> bool:

@@ -205,7 +205,9 @@ async def test_delete_needs_admin_and_removes_only_blobs_nothing_else_references
     engine = make_engine(settings)
     with Session(engine) as session:
         shas = {a.sha256 for a in session.exec(select(Attachment).where(Attachment.message_id == shared_logo_a))}
-        raw_sha = session.get(Message, raw_id).raw_mime_sha256  # type: ignore[union-attr]
+        raw_row = session.get(Message, raw_id)
+        assert raw_row is not None
+        raw_sha = raw_row.raw_mime_sha256
     blobs = BlobStore(settings.blob_dir)
     assert (await api.delete(f"/api/v1/messages/{shared_logo_a}")).status_code == 403
     admin = bearer(make_token(settings, Scope.admin))

@@ -101,7 +101,9 @@ def test_dev_starts_everything_prints_urls_and_stops_on_ctrl_c(tmp_path: Path, s
         output = "".join(lines)
         urls = dict(re.findall(r"^\s+(\w+)\s+\(\w+\): (http://\S+)$", output, re.M))
         assert set(urls) == {"proxiedmail", "improvmx"}, output
-        redis_port = int(re.search(r"embedded Redis at redis://127.0.0.1:(\d+)", output).group(1))  # type: ignore[union-attr]
+        embedded = re.search(r"embedded Redis at redis://127.0.0.1:(\d+)", output)
+        assert embedded, output
+        redis_port = int(embedded.group(1))
         wait_http(f"http://127.0.0.1:{port}/readyz")
         response = httpx.post(urls["improvmx"], content=fixture_bytes("improvmx/otp.json"))
         assert response.status_code == 200

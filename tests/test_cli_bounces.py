@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from click.testing import CliRunner, Result
 
+from service.bounce import Kind, Reason
 from service.cli.main import cli
 from service.config import SuppressionConfig
 from service.settings import Settings
@@ -30,15 +31,15 @@ def _invoke(settings: Settings, *args: str) -> Result:
     return CliRunner().invoke(cli, list(args), env=mailhook_env(settings), catch_exceptions=False)
 
 
-def _bounce(key: str, recipient: str, kind: str) -> BounceEventCreate:
-    reason = "user_unknown" if kind == "hard" else "mailbox_full"
+def _bounce(key: str, recipient: str, kind: Kind) -> BounceEventCreate:
+    reason: Reason = "user_unknown" if kind == "hard" else "mailbox_full"
     return BounceEventCreate(
         source="ses",
         provider="ses",
         provider_event_id=key,
         recipient=recipient,
-        kind=kind,  # type: ignore[arg-type]
-        reason=reason,  # type: ignore[arg-type]
+        kind=kind,
+        reason=reason,
         occurred_at=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
         status="5.1.1",
         diagnostic="550 5.1.1 user unknown",

@@ -67,7 +67,9 @@ def test_commands_run_beside_dev_use_its_embedded_redis(tmp_path: Path, settings
     with _dev(tmp_path, env, port) as (_, output):
         embedded = re.search(r"embedded Redis at (redis://\S+)", output)
         assert embedded, output
-        url = re.search(r"improvmx\s+\(improvmx\): (http://\S+)", output).group(1)  # type: ignore[union-attr]
+        hook = re.search(r"improvmx\s+\(improvmx\): (http://\S+)", output)
+        assert hook, output
+        url = hook.group(1)
         stored = httpx.post(url, content=fixture_bytes("improvmx/otp.json")).json()["messages"][0]["id"]
         check = _mailhook(tmp_path, env, "check")
         assert "redis: ok" in check.stdout, check.stdout + check.stderr

@@ -6,6 +6,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -44,8 +45,8 @@ def client(fake_url: str) -> Iterator[MailhookClient]:
         yield mailhook
 
 
-def later(delay: float, fake: FakeMailhookAPI, to: str, **kwargs: object) -> threading.Timer:
-    timer = threading.Timer(delay, lambda: fake.deliver(to, **kwargs))  # type: ignore[arg-type]
+def later(delay: float, fake: FakeMailhookAPI, to: str, **kwargs: Any) -> threading.Timer:
+    timer = threading.Timer(delay, lambda: fake.deliver(to, **kwargs))
     timer.start()
     return timer
 

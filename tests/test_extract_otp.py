@@ -173,7 +173,7 @@ def test_full_width_digits_separate_words_as_cjk_text_does() -> None:
 def test_html_is_parsed_once_for_both_extractors(monkeypatch: pytest.MonkeyPatch) -> None:
     """``extract_otp`` and ``extract_links`` read the same body one after the other."""
     parses: list[str] = []
-    real = html_view.LexborHTMLParser
+    real = LexborHTMLParser  # what html_view imported
 
     def counting(html: str) -> LexborHTMLParser:
         parses.append(html)

@@ -31,7 +31,7 @@ async def test_a_delivery_that_breaks_the_batch_fails_alone(settings: Settings) 
     writer = GroupCommitWriter(engine, BlobStore(settings.blob_dir), window_s=0.05, on_stored=_ids_into(stored))
     await writer.start()
     try:
-        broken = _email(subject=object())  # type: ignore[arg-type]  # the driver cannot bind it
+        broken = _email(subject=object())  # the driver cannot bind it
         outcomes = await asyncio.gather(
             writer.submit([_email(subject="first")]),
             writer.submit([broken]),

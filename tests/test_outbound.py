@@ -7,6 +7,7 @@ import pickle
 import socket
 import ssl
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
@@ -60,7 +61,7 @@ async def tls_port(ca: trustme.CA) -> AsyncIterator[int]:
         yield server.sockets[0].getsockname()[1]
 
 
-async def _get(policy: OutboundPolicy, url: str, **kwargs: object) -> httpx.Response:
+async def _get(policy: OutboundPolicy, url: str, **kwargs: Any) -> httpx.Response:
     async with guarded_client(policy, timeout=5.0, **kwargs) as client:
         return await client.get(url)
 
@@ -136,9 +137,9 @@ def _fake_dns(monkeypatch: pytest.MonkeyPatch, records: dict[str, list[str]]) ->
     loop = asyncio.get_running_loop()
     real, lookups = loop.getaddrinfo, []
 
-    async def getaddrinfo(host: str, port: int, *args: object, **kwargs: object) -> list[tuple[object, ...]]:
+    async def getaddrinfo(host: str, port: int, *args: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
         if host not in records:
-            return await real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+            return await real(host, port, *args, **kwargs)
         lookups.append(host)
         return [
             (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
@@ -229,4 +230,5 @@ def test_blocked_survives_pickling_for_the_job_queue() -> None:
 def test_client_refuses_options_that_would_bypass_the_guard() -> None:
     for option in ("proxy", "transport", "mounts", "trust_env"):
         with pytest.raises(TypeError, match=option):
-            guarded_client(NOBODY, **{option: None})
+            bypass: dict[str, Any] = {option: None}
+            guarded_client(NOBODY, **bypass)

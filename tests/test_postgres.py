@@ -79,13 +79,13 @@ async def test_concurrent_duplicates_share_one_row_on_postgres(
 
 def test_store_batch_is_idempotent_across_batches(pg_settings: Settings) -> None:
     from service.config import parse_config
-    from service.providers import get_provider
+    from service.providers import INBOUND_PROVIDERS
     from service.providers.base import Delivery
 
     source = parse_config(f"sources: [{{name: improvmx, provider: improvmx, secrets: ['{IMPROVMX_SECRET}']}}]").sources[
         0
     ]
-    [email] = get_provider("improvmx").parse(Delivery(source, fixture_bytes("improvmx/otp.json"), {}, {}))
+    [email] = INBOUND_PROVIDERS["improvmx"]().parse(Delivery(source, fixture_bytes("improvmx/otp.json"), {}, {}))
     engine, blobs = make_engine(pg_settings), BlobStore(pg_settings.blob_dir)
     [first] = store_batch(engine, blobs, [email])
     again = store_batch(engine, blobs, [email, email])

@@ -8,6 +8,7 @@ confirmed only for configured topics; both signature versions verify.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -136,9 +137,9 @@ async def test_unsubscribe_confirmation_is_acknowledged_and_ignored(client: http
     ],
 )
 async def test_setup_pings_and_other_event_types_are_acknowledged_not_stored(
-    client: httpx.AsyncClient, settings: Settings, sns: FakeSns, message: object
+    client: httpx.AsyncClient, settings: Settings, sns: FakeSns, message: dict[str, Any] | str
 ) -> None:
-    response = await post(client, "ses", ses(message))  # type: ignore[arg-type]
+    response = await post(client, "ses", ses(message))
     assert response.status_code == 200 and response.json() == {"status": "ignored", "events": []}
     assert stored_bounces(settings) == []
 

@@ -83,7 +83,7 @@ FIELD_CASES = [
 
 @pytest.mark.parametrize(("field", "name", "op", "value", "expected"), FIELD_CASES)
 def test_every_field(field: str, name: str | None, op: str, value: str, expected: bool) -> None:
-    extra = {"name": name} if name else {}
+    extra: dict[str, Any] = {"name": name} if name else {}
     assert hit(field=field, op=op, value=value, **extra) is expected
 
 
@@ -292,7 +292,7 @@ def test_addy_form_equals_mailhook_form(addy_match: str, op: str, addy_type: str
 
 
 def test_addy_doc_example_verbatim() -> None:
-    rule = {"name": "First Rule", "pipeline": "p", "operator": "and"}
+    rule: dict[str, Any] = {"name": "First Rule", "pipeline": "p", "operator": "and"}
     rule["conditions"] = [{"type": "sender", "match": "is not", "values": ["will@anonaddy.com"]}]
     routes = RouteTable.from_list([rule])
     assert routes.select(BASE) and not routes.select(msg(from_addr="Will@AnonAddy.com", from_name=None))

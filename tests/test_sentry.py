@@ -232,9 +232,7 @@ def test_init_without_dsn_is_a_no_op() -> None:
 
 
 class _FakeSentry(BaseHTTPRequestHandler):
-    """Accepts envelopes like sentry.io does and keeps them (decompressed) for inspection."""
-
-    envelopes: list[bytes]
+    """Accepts envelopes like sentry.io does and keeps them (decompressed) on the server for inspection."""
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -245,7 +243,8 @@ class _FakeSentry(BaseHTTPRequestHandler):
             import brotli  # type: ignore[import-not-found]  # only sent when brotli is installed
 
             body = brotli.decompress(body)
-        self.server.envelopes.append(body)  # type: ignore[attr-defined]
+        assert isinstance(self.server, _SentryServer)
+        self.server.envelopes.append(body)
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -254,14 +253,18 @@ class _FakeSentry(BaseHTTPRequestHandler):
         return
 
 
+class _SentryServer(ThreadingHTTPServer):
+    envelopes: list[bytes]
+
+
 @pytest.fixture
 def fake_sentry() -> Iterator[tuple[int, list[bytes]]]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeSentry)
-    server.envelopes = []  # type: ignore[attr-defined]
+    server = _SentryServer(("127.0.0.1", 0), _FakeSentry)
+    server.envelopes = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield server.server_address[1], server.envelopes  # type: ignore[attr-defined]
+        yield server.server_address[1], server.envelopes
     finally:
         server.shutdown()
         server.server_close()

@@ -17,19 +17,19 @@ from sqlmodel import SQLModel
 
 from service.config import parse_config
 from service.inbound import Address, InboundEmail, new_id, parse_date
-from service.providers import Delivery, get_provider
+from service.providers import INBOUND_PROVIDERS, Delivery
 from service.settings import Settings
 from service.store.db import make_engine
 from service.store.fastinsert import FastInsert, json_name_address_list, json_string_pairs, json_text, sqlite_datetime
 from service.store.messages import MESSAGE_COLUMNS, _message_row, _message_values, _Plan
-from service.store.models import Message
+from service.store.models import Message, table_of
 from tests.conftest import fixture_bytes
 
 _SOURCE = parse_config("sources: [{name: improvmx, provider: improvmx, secrets: [s-0123456789abcdef]}]").sources[0]
 
 
 def _improvmx_email() -> InboundEmail:
-    [email] = get_provider("improvmx").parse(
+    [email] = INBOUND_PROVIDERS["improvmx"]().parse(
         Delivery(source=_SOURCE, body=fixture_bytes("improvmx/otp.json"), headers={}, query={})
     )
     return email
@@ -66,13 +66,13 @@ def test_message_values_equal_what_sqlalchemy_binds(email: InboundEmail) -> None
     plan = _Plan(new_id(), email, "ab" * 32 if email.raw_mime else None, [])
     row = _message_row(plan.mid, email, plan.raw_sha)
     row["updated_at"] = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
-    expected = FastInsert(Message.__table__, sqlite.dialect(), MESSAGE_COLUMNS).rows([row])[0]  # type: ignore[attr-defined]
+    expected = FastInsert(table_of(Message), sqlite.dialect(), MESSAGE_COLUMNS).rows([row])[0]
     assert _message_values(plan, sqlite_datetime(row["updated_at"])) == expected
 
 
 def test_message_columns_cover_every_column_the_orm_does_not_default() -> None:
     # All start NULL: the worker sets parsed_at (and bounce, for bounce mail), a claiming waiter claimed_at.
-    left_out = set(Message.__table__.columns.keys()) - set(MESSAGE_COLUMNS)  # type: ignore[attr-defined]
+    left_out = set(table_of(Message).columns.keys()) - set(MESSAGE_COLUMNS)
     assert left_out == {"parsed_at", "claimed_at", "bounce"}
 
 
@@ -93,12 +93,14 @@ def test_json_string_pairs_equal_json_dumps() -> None:
     pairs = [(a, b) for a in _AWKWARD for b in _AWKWARD]
     assert json_string_pairs(pairs) == json.dumps([[k, v] for k, v in pairs])
     assert json_string_pairs([]) == "[]"
+    # A value that is not a string, on purpose: the fallback must still give json.dumps's output.
     assert json_string_pairs([("X-Count", 3)]) == json.dumps([["X-Count", 3]])  # type: ignore[list-item]
 
 
 def test_json_name_address_list_equals_json_dumps() -> None:
     items = [(n, a) for n in [None, *_AWKWARD] for a in _AWKWARD]
     assert json_name_address_list(items) == json.dumps([{"name": n, "address": a} for n, a in items])
+    # A name that is not a string, on purpose: the fallback must still give json.dumps's output.
     assert json_name_address_list([(7, "a@b")]) == json.dumps([{"name": 7, "address": "a@b"}])  # type: ignore[list-item]
 
 

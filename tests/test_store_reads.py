@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, text
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from service.inbound import Address, InboundEmail, new_id
 from service.settings import Settings
@@ -77,14 +77,16 @@ def test_recipients_are_distinct_envelope_first() -> None:
 
 def _recipient_rows(engine: Engine) -> set[tuple[str, str, str, str | None]]:
     with engine.connect() as conn:
-        return {tuple(row) for row in conn.execute(text("SELECT message_id, address, base, tag FROM messagerecipient"))}  # type: ignore[misc]
+        return {tuple(row) for row in conn.execute(text("SELECT message_id, address, base, tag FROM messagerecipient"))}
 
 
 @pytest.mark.parametrize("writer", [_insert_sqlite, _insert_portable])
-def test_both_insert_paths_write_the_same_recipient_rows(engine: Engine, writer: object) -> None:
+def test_both_insert_paths_write_the_same_recipient_rows(
+    engine: Engine, writer: Callable[[Engine, list[_Plan]], object]
+) -> None:
     email = _email("signup+a@x.org", to=("signup+a@x.org",), cc=("Team@X.org",))
     plan = _Plan(new_id(), email, None, [])
-    writer(engine, [plan])  # type: ignore[operator]
+    writer(engine, [plan])
     assert _recipient_rows(engine) == {
         (plan.mid, "signup+a@x.org", "signup@x.org", "a"),
         (plan.mid, "team@x.org", "team@x.org", None),
@@ -92,7 +94,7 @@ def test_both_insert_paths_write_the_same_recipient_rows(engine: Engine, writer:
 
 
 def _plan_of(engine: Engine, query: MessageQuery) -> list[str]:
-    stmt = select(Message).where(*_conditions(query)).order_by(Message.id.desc()).limit(50)  # type: ignore[attr-defined]
+    stmt = select(Message).where(*_conditions(query)).order_by(col(Message.id).desc()).limit(50)
     sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
     with engine.connect() as conn:
         raw = conn.connection.dbapi_connection

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from service.replay import replay_message
 from service.settings import Settings
@@ -218,7 +218,7 @@ async def test_a_retried_replay_resumes_its_own_run_and_repeats_no_side_effect(
     assert len(slack.posts) == 2, "the replay posts once, and its retry must not post again"
     assert len(hook.accepted) == 2
     with Session(make_engine(settings)) as session:
-        runs = session.exec(select(PipelineRun).order_by(PipelineRun.id)).all()  # type: ignore[arg-type]
+        runs = session.exec(select(PipelineRun).order_by(col(PipelineRun.id))).all()
     assert [run.status for run in runs] == ["succeeded", "succeeded"]
 
 
@@ -237,7 +237,12 @@ async def test_a_locked_database_retries_the_job_instead_of_failing_it(
     db_path = settings.database_url.removeprefix("sqlite:///")
     locker = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
     locker.execute("BEGIN EXCLUSIVE")
-    release = threading.Timer(1.0, lambda: (locker.execute("ROLLBACK"), locker.close()))
+
+    def unlock() -> None:
+        locker.execute("ROLLBACK")
+        locker.close()
+
+    release = threading.Timer(1.0, unlock)
     release.start()
     try:
         worker = await run_worker(database_busy_timeout_ms=200)

@@ -298,7 +298,7 @@ def load_stored(settings: Settings, message_ids: Iterable[str]) -> dict[str, Sto
     try:
         with Session(engine) as session:
             rows = {m.id: m for m in session.exec(select(Message)) if m.id in wanted}
-            steps = session.exec(select(PipelineRun.message_id, StepRun).join(StepRun)).all()  # type: ignore[call-overload]
+            steps = session.exec(select(PipelineRun.message_id, StepRun).join(StepRun)).all()
             attachments = Counter(session.exec(select(Attachment.message_id)).all())
             session.expunge_all()
     finally:

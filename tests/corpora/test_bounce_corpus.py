@@ -23,7 +23,7 @@ from __future__ import annotations
 import email
 import email.policy
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -41,7 +41,7 @@ pytestmark = pytest.mark.corpus
 FLOORS = {"bounce-or-not": 0.98, "hard/soft": 0.95, "recipients": 0.95, "status": 0.95}
 
 # sisimai reason -> ours; information only (the two suites themselves disagree on some files)
-SISIMAI_REASONS = {
+SISIMAI_REASONS: dict[str | None, str] = {  # keyed by a case's reason, which may be None
     "userunknown": "user_unknown",
     "hasmoved": "user_unknown",
     "suspend": "user_unknown",
@@ -87,7 +87,7 @@ def _best(alternatives: tuple[tuple[object, ...], ...], score: Callable[[tuple[o
     return max(((score(alt), len(alt)) for alt in alternatives), key=lambda pair: (pair[0] - pair[1], pair[0]))
 
 
-def _multiset_agreement(expected: tuple[object, ...], got: list[object]) -> int:
+def _multiset_agreement(expected: tuple[object, ...], got: Sequence[object]) -> int:
     return sum((Counter(expected) & Counter(got)).values())
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from service.settings import Settings
 from service.store.bounces import BounceEvent
@@ -145,4 +145,4 @@ BOUNCE_CASES: dict[str, BounceCase] = {
 
 def stored_bounces(settings: Settings) -> list[BounceEvent]:
     with Session(make_engine(settings)) as session:
-        return list(session.exec(select(BounceEvent).order_by(BounceEvent.id)))  # type: ignore[arg-type]
+        return list(session.exec(select(BounceEvent).order_by(col(BounceEvent.id))))

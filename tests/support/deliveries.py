@@ -456,7 +456,7 @@ async def post(
     client: httpx.AsyncClient, source: str, delivery: HttpDelivery, *, query: list[tuple[str, str]] | None = None
 ) -> httpx.Response:
     """POST over real HTTP to ``/hooks/{source}/{secret}``, as the provider would."""
-    params = [*delivery.params, *(query or [])]
+    params = (*delivery.params, *(query or []))
     return await client.post(
         f"/hooks/{source}/{SECRETS[source]}", content=delivery.body, headers=delivery.headers, params=params
     )

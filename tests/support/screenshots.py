@@ -17,8 +17,9 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from playwright.sync_api import Browser, ConsoleMessage, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, ViewportSize, expect, sync_playwright
 
 from service.cli.embedded_redis import EmbeddedRedis
 from service.cli.web import create_web_app
@@ -44,7 +45,7 @@ padding:14px;border-radius:6px">731904</p>
 <img src="https://tracker.widget.example/open.gif" width="1" height="1" alt="">
 </td></tr></table></div>"""
 
-MAILS: list[dict[str, object]] = [
+MAILS: list[dict[str, Any]] = [
     {"to": "billing@qa.example.com", "subject": "Welcome to Acme Cloud", "sender": "Acme Cloud <hello@acme.example>",
      "text": "Thanks for joining Acme Cloud.\nhttps://acme.example/start\n", "html": "<p>Thanks for joining.</p>"},
     {"to": "signup+run41@qa.example.com", "subject": "Confirm your email address",
@@ -57,7 +58,7 @@ MAILS: list[dict[str, object]] = [
      "sender": "Widget Co <no-reply@widget.example>",
      "text": "Use this code to finish signing in: 731904\n", "html": SIGN_IN_HTML},
 ]  # fmt: skip
-FAILING = {
+FAILING: dict[str, Any] = {
     "to": "orders+crm@qa.example.com",
     "subject": "Order #1042 confirmed",
     "sender": "Shoply <orders@shoply.example>",
@@ -70,11 +71,11 @@ def populate(base: str, settings: Settings, flag: Path) -> str:
     """The sample mails, processed; the last one dead-lettered. Returns the sign-in mail's id."""
     ids = []
     for mail in MAILS:
-        ids.append(deliver(base, **mail))  # type: ignore[arg-type]
+        ids.append(deliver(base, **mail))
         time.sleep(0.05)  # distinct arrival times, as real mail has
     drain_queue(settings)
     flag.write_text("down")
-    deliver(base, **FAILING)  # type: ignore[arg-type]
+    deliver(base, **FAILING)
     drain_queue(settings)
     deliver(base, "signup+run43@qa.example.com", subject="Your Widget Co sign-in code", text="Code: 090417\n")
     return ids[-1]
@@ -91,7 +92,11 @@ def capture(browser: Browser, base: str, token: str, message_id: str, out: Path)
         if message.type == "error":
             errors.append(message.text)
 
-    for suffix, viewport in (("", {"width": 1280, "height": 760}), ("-mobile", {"width": 375, "height": 760})):
+    viewports: tuple[tuple[str, ViewportSize], ...] = (
+        ("", {"width": 1280, "height": 760}),
+        ("-mobile", {"width": 375, "height": 760}),
+    )
+    for suffix, viewport in viewports:
         context = browser.new_context(base_url=base, viewport=viewport, device_scale_factor=1)
         page = context.new_page()
         page.on("console", on_console)

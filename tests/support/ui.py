@@ -78,7 +78,7 @@ def email_bytes(
         message.add_alternative(html, subtype="html")
         if inline_png is not None:
             cid, data = inline_png
-            html_part = message.get_payload()[-1]  # type: ignore[index]
+            *_, html_part = message.iter_parts()  # the alternative just added
             html_part.add_related(data, maintype="image", subtype="png", cid=f"<{cid}>")
     for filename, content_type, data in attachments:
         maintype, subtype = content_type.split("/", 1)
@@ -86,11 +86,11 @@ def email_bytes(
     return message.as_bytes()
 
 
-def deliver(base: str, to: str, **kwargs: object) -> str:
+def deliver(base: str, to: str, **kwargs: Any) -> str:
     """POST one message to the ``raw`` hook; its stored id."""
     response = httpx.post(
         f"{base}/hooks/raw/{RAW_SECRET}",
-        content=email_bytes(to, **kwargs),  # type: ignore[arg-type]
+        content=email_bytes(to, **kwargs),
         headers={"Content-Type": "message/rfc822", "X-Envelope-To": to},
         timeout=15,
     )

@@ -83,10 +83,9 @@ class Watched:
     #: Substrings of console errors a test expects (and asserts on itself).
     expected: list[str] = field(default_factory=list)
 
-    def watch(self, page: Page) -> Page:
+    def watch(self, page: Page) -> None:
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
-        return page
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type == "error":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 
+from service.bounce import Kind
 from service.config import SuppressionConfig
 from service.settings import Settings
 from service.store.bounces import BounceEventCreate, record_events
@@ -14,13 +15,13 @@ from service.store.suppressions import active_suppressions
 from tests.support.ui import csrf_of, deliver, signed_in
 
 
-def _bounce(recipient: str, kind: str, *, message_id: str | None = None, event: str = "e1") -> BounceEventCreate:
+def _bounce(recipient: str, kind: Kind, *, message_id: str | None = None, event: str = "e1") -> BounceEventCreate:
     return BounceEventCreate(
         source="postmark-bounces",
         provider="postmark",
         provider_event_id=event,
         recipient=recipient,
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         reason="user_unknown" if kind == "hard" else "mailbox_full",
         occurred_at=utcnow(),
         status="5.1.1" if kind == "hard" else "4.2.2",

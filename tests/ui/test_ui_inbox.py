@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import update
+from sqlmodel import col
 
 from service.cli.web import create_web_app
 from service.settings import Settings
@@ -153,7 +154,7 @@ def test_authentication_results_are_shown(http: httpx.Client, ui_app: str, setti
     # What providers store (see service/providers/*: each one's _auth); set directly here.
     verdicts = {"spf": "pass", "dkim": "fail", "dmarc": "none", "forwarded_by": "addy.io"}
     with make_engine(settings).begin() as conn:
-        conn.execute(update(Message).where(Message.id == mid).values(auth=verdicts))  # type: ignore[arg-type]
+        conn.execute(update(Message).where(col(Message.id) == mid).values(auth=verdicts))
     page = http.get(f"/ui/messages/{mid}").text
     badges = re.findall(r'<span class="auth a-[^"]+">([^<]+)</span>', page)
     assert badges == ["SPF: pass", "DKIM: fail", "DMARC: none", "FORWARDED_BY: addy.io"]

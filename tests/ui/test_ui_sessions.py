@@ -9,7 +9,7 @@ from sqlalchemy import text, update
 
 from service.settings import Settings
 from service.store.db import make_engine
-from service.store.models import utcnow
+from service.store.models import table_of, utcnow
 from service.store.sessions import IDLE_TIMEOUT, MAX_AGE, UiSession, create_session, end_session, find_session
 from service.store.tokens import Scope, create_token, revoke_token
 
@@ -31,7 +31,7 @@ def test_sessions_end_when_idle_too_old_signed_out_or_revoked(settings: Settings
     engine = make_engine(settings)
     _, row = create_token(engine, name="qa", scope=Scope.admin)
     idle, old, out, revoked = (create_session(engine, row) for _ in range(4))
-    table = UiSession.__table__  # type: ignore[attr-defined]
+    table = table_of(UiSession)
     with engine.begin() as conn:
         conn.execute(
             update(table)

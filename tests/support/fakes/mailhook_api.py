@@ -131,7 +131,7 @@ class FakeMailhookAPI:
                 Route("/api/v1/addresses/{address}", self._delete_address, methods=["DELETE"]),
                 Route(DELIVER_PATH, self._deliver, methods=["POST"]),
             ],
-            exception_handlers={ApiError: lambda request, exc: exc.response()},  # type: ignore[dict-item]
+            exception_handlers={ApiError: lambda request, exc: exc.response()},
         )
 
     # Helpers shared by the routes
