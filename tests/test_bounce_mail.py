@@ -293,5 +293,5 @@ async def test_large_ordinary_mail_is_turned_away_on_the_loop(monkeypatch: pytes
 
     large = ORDINARY + b"\n" + b"padding line\n" * 8000
     assert len(large) > bouncemail.INLINE_CLASSIFY_BYTES
-    monkeypatch.setattr(bouncemail.asyncio, "to_thread", no_thread)
+    monkeypatch.setattr("workers.bouncemail.asyncio.to_thread", no_thread)
     assert await bouncemail.find_bounce(large) == bouncemail.BounceFinding()
