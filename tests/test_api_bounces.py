@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from service.bounce import Kind
 from service.config import SuppressionConfig
 from service.settings import Settings
 from service.store.bounces import BounceEventCreate, record_events
@@ -39,14 +40,14 @@ async def api(bounce_config: None, client: httpx.AsyncClient, settings: Settings
     yield client
 
 
-def _event(key: str, recipient: str, kind: str, when: datetime, source: str = "ses") -> BounceEventCreate:
+def _event(key: str, recipient: str, kind: Kind, when: datetime, source: str = "ses") -> BounceEventCreate:
     return BounceEventCreate(
         source=source,
         provider="ses",
         provider_event_id=key,
         recipient=recipient,
-        kind=kind,  # type: ignore[arg-type]
-        reason="user_unknown" if kind == "hard" else "mailbox_full",  # type: ignore[arg-type]
+        kind=kind,
+        reason="user_unknown" if kind == "hard" else "mailbox_full",
         occurred_at=when,
         status="5.1.1" if kind == "hard" else "4.2.2",
         reply_code=550 if kind == "hard" else 452,
