@@ -41,8 +41,8 @@ def _floor_job(slack_url: str, body_bytes: int) -> Any:
     and hydrate do) and POST a message to Slack through the guarded client, no database, no
     extraction, no run records. Its rate against the no-op is the best ratio reachable here."""
     from bench._otp_mail import otp_message
+    from service.mime.body import parse_mime
     from service.outbound import OutboundPolicy, guarded_client
-    from workers.steps.mime_parse import parse_mime
 
     mail = otp_message(body_bytes)
     client = guarded_client(OutboundPolicy(allow_hosts=frozenset({"127.0.0.1"})), timeout=15.0)

@@ -10,7 +10,7 @@ Two inputs, both from ``../shared/corpora``:
 
 Per message, in the same run and on the same bytes: ``parse`` is the stdlib parse alone
 (``email.message_from_bytes``, compat32, as the worker's parse step does), ``parse_mime`` the
-worker's whole parse step (``workers.steps.mime_parse.parse_mime``), and ``classify`` the whole
+worker's whole parse step (``service.mime.body.parse_mime``), and ``classify`` the whole
 classifier (which parses again itself). Times are CPU of this thread (``time.thread_time``),
 after one warm-up round.
 
@@ -43,12 +43,12 @@ from pathlib import Path
 
 from bench._harness import REPO
 from bench._otp_mail import otp_message
+from service.mime.body import parse_mime
 from service.store.models import Message
 from workers.bouncemail import BounceFinding, read_bounce
 from workers.bouncemime import is_report_part, rebuilt_mime
 from workers.bounces import classify
 from workers.bounces.signals import may_be_report
-from workers.steps.mime_parse import parse_mime
 
 CORPORA = REPO.parent / "shared" / "corpora"
 INPUTS = {

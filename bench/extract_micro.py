@@ -29,8 +29,8 @@ from email.message import EmailMessage
 
 from bench._harness import REPO
 from bench._otp_mail import otp_message, with_id
+from service.mime.parts import subject_text_html
 from workers.extract import find_code, find_links
-from workers.extract.mime_parts import subject_text_html
 
 Texts = tuple[str | None, str | None, str | None]
 CORPUS = REPO.parent / "shared" / "corpora" / "otp" / "eml"

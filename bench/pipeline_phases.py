@@ -151,6 +151,7 @@ async def _run(stack: h.MailhookStack, ids: list[str], warm: int) -> tuple[float
     from service.store.db import make_engine
     from workers.deps import WorkerDeps
     from workers.jobs import process_message
+    from workers.pipeline.config import CompiledConfigHolder
 
     instrument()
     settings = Settings(**stack.settings_kwargs())
@@ -159,7 +160,7 @@ async def _run(stack: h.MailhookStack, ids: list[str], warm: int) -> tuple[float
     deps = WorkerDeps(
         settings=settings, engine=engine, blobs=BlobStore(settings.blob_dir), config=ConfigHolder.load(settings.config)
     )
-    ctx = {"deps": deps}
+    ctx = {"deps": deps, "compiled": CompiledConfigHolder(deps.config)}
     hops = {"n": 0}
     original = asyncio.to_thread
 

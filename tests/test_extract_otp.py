@@ -9,8 +9,8 @@ import email.policy
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
+from service.mime.parts import subject_text_html
 from workers.extract import find_code, find_links, html_to_text, html_view
-from workers.extract.mime_parts import subject_text_html
 
 POSITIVES = [
     pytest.param("123456 is your Acme code", None, None, "123456", id="subject-before-keyword"),

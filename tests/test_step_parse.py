@@ -13,8 +13,8 @@ from service.settings import Settings
 from service.store.models import Message, utcnow
 from tests.support.steps import mime_fixture, pdf_attachment, step_context, store_email, store_mime, worker_deps
 from workers.deps import WorkerDeps
+from workers.extract.reply_text import reply_text
 from workers.steps.parse import Parse
-from workers.steps.reply_text import reply_text
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from service.settings import Settings
 from tests.support.steps import run_pipeline_job, step_context, store_email, worker_deps
 from workers.deps import WorkerDeps
 from workers.pipeline.definition import Pipeline
+from workers.render.message_json import build_message_json
 from workers.steps.base import Step, StepContext
-from workers.steps.message_json import build_message_json
 from workers.steps.tag import Tag
 
 

@@ -1,4 +1,8 @@
-"""Resources a worker holds for its lifetime (arq ``ctx['deps']``), built once at start-up."""
+"""Resources a worker holds for its lifetime (arq ``ctx['deps']``), built once at start-up.
+
+A plain bundle of handles (settings, database, blobs, config, queue, HTTP clients, suppression
+list): it imports nothing from the pipeline or the steps, so steps can name it without an import
+loop. The compiled pipelines live beside it (``workers.pipeline.config.CompiledConfigHolder``)."""
 
 from __future__ import annotations
 
@@ -7,15 +11,13 @@ from dataclasses import dataclass, field
 import httpx
 from sqlalchemy import Engine
 
-from service.config import AppConfig, ConfigHolder
+from service.config import ConfigHolder
 from service.outbound import OutboundPolicy, guarded_client
 from service.queue import JobQueue
 from service.settings import Settings
 from service.store.blobs import BlobStore
-from service.store.suppressions import StoreSuppressionList
-from workers.pipeline.config import CompiledConfig, compile_config
+from service.store.suppressions import StoreSuppressionList, SuppressionList
 from workers.pipeline.txn import TransactionBatcher
-from workers.steps.suppression import SuppressionList
 
 
 @dataclass
@@ -28,7 +30,6 @@ class WorkerDeps:
     #: Addresses forwarding steps skip (bounces, complaints); the store's list unless given.
     suppressions: SuppressionList | None = None
     _clients: dict[frozenset[str], httpx.AsyncClient] = field(default_factory=dict)
-    _compiled: tuple[AppConfig, CompiledConfig] | None = None
     _txn: TransactionBatcher | None = None
 
     def __post_init__(self) -> None:
@@ -41,13 +42,6 @@ class WorkerDeps:
         if self._txn is None:
             self._txn = TransactionBatcher(self.engine)
         return self._txn
-
-    def compiled(self) -> CompiledConfig:
-        """Pipelines and routes of the config in force, compiled once per config version."""
-        current = self.config.current
-        if self._compiled is None or self._compiled[0] is not current:
-            self._compiled = (current, compile_config(current))
-        return self._compiled[1]
 
     def http(self) -> httpx.AsyncClient:
         """An outbound client guarded by the current ``outbound.allow_hosts`` (one per policy)."""

@@ -22,11 +22,11 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, update
 
 from service.inbound import scrub
+from service.mime.body import parse_mime
 from service.store.blobs import BlobStore
 from service.store.models import Attachment, Message, table_of, utcnow
 from workers.bouncemail import BounceWrite, find_bounce, find_bounce_in_fields, recorder
 from workers.pipeline.engine import JobRun
-from workers.steps.mime_parse import parse_mime
 
 log = logging.getLogger("mailhook.hydrate")
 

@@ -16,6 +16,7 @@ from service.store.messages import pending_message_ids
 from service.store.models import MessageStatus
 from workers.deps import WorkerDeps
 from workers.hydrate import hydrate
+from workers.pipeline.config import CompiledConfig
 from workers.pipeline.engine import JobRun, run_pipeline
 from workers.pipeline.records import load_job, set_message_status
 from workers.pipeline.selection import select_pipelines
@@ -39,14 +40,14 @@ async def process_message(ctx: dict[str, Any], message_id: str, after_run: int |
     backoff: arq would otherwise record it as failed for good and keep its result, which also
     stops the sweeper from queueing the message again."""
     try:
-        return await _process(ctx["deps"], message_id, after_run)
+        return await _process(ctx["deps"], ctx["compiled"].current, message_id, after_run)
     except OperationalError as exc:
         attempt = int(ctx.get("job_try") or 1)
         log.warning("database unavailable for %s (attempt %d): %s", message_id, attempt, first_line(exc))
         raise Retry(defer=backoff(attempt)) from None
 
 
-async def _process(deps: WorkerDeps, message_id: str, after_run: int | None) -> str:
+async def _process(deps: WorkerDeps, compiled: CompiledConfig, message_id: str, after_run: int | None) -> str:
     loaded = await deps.txn.run(lambda conn: load_job(conn, message_id, after_run=after_run))
     if loaded is None:
         log.warning("job for unknown message %s", message_id)
@@ -55,7 +56,7 @@ async def _process(deps: WorkerDeps, message_id: str, after_run: int | None) -> 
         return "already processed"
     job = JobRun(deps, loaded.message, loaded.attachments, loaded.runs, pending=[])
     await hydrate(job)
-    selected = select_pipelines(deps.compiled(), job.message, job.attachments)
+    selected = select_pipelines(compiled, job.message, job.attachments)
     if not selected:
         await _finish_unrouted(job)
         return "unrouted"

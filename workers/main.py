@@ -20,7 +20,7 @@ from service.store.db import make_engine
 from workers.bouncelogs.job import pull_bounce_logs
 from workers.deps import WorkerDeps
 from workers.jobs import process_message, sweep_pending
-from workers.pipeline.config import compile_config
+from workers.pipeline.config import CompiledConfigHolder, compile_config
 
 log = logging.getLogger("mailhook.worker")
 
@@ -80,6 +80,7 @@ def _startup(settings: Settings) -> Callable[[dict[str, Any]], Awaitable[None]]:
             config=config,
             queue=JobQueue(ctx["redis"], settings.queue_name),
         )
+        ctx["compiled"] = CompiledConfigHolder(config)
         install_sighup_reload(config, validate=compile_config)
         freeze_startup_objects()
         await sweep_pending(ctx)

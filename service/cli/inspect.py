@@ -27,6 +27,7 @@ from sqlmodel import Session
 from service.config import SourceConfig, load_config
 from service.errors import MailhookError
 from service.inbound import InboundEmail
+from service.mime.body import parse_mime
 from service.providers import INBOUND_PROVIDERS, PROVIDERS, Delivery
 from service.providers.raw import RawMime
 from service.recipients import recipients
@@ -40,7 +41,6 @@ from workers.bouncemime import is_report_part, rebuilt_mime
 from workers.extract import find_code, find_links
 from workers.pipeline.config import CompiledConfig, compile_config
 from workers.pipeline.selection import select_pipelines
-from workers.steps.mime_parse import parse_mime
 
 _SECRET = [SecretStr("inspect-only-not-a-secret")]
 #: A MIME file starts with a header field (RFC 5322 §2.2: printable ASCII but ':' then ':'), or

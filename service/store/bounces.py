@@ -29,7 +29,7 @@ from service.config import SuppressionConfig
 from service.store.models import Message, PipelineRun, StepRun, utcnow
 from service.store.suppressions import expiry, put_suppression
 
-#: ``forward_smtp`` writes ``Resent-Message-ID: <{message id}.{16 hex}@domain>`` (workers.steps.resend).
+#: ``forward_smtp`` writes ``Resent-Message-ID: <{message id}.{16 hex}@domain>`` (workers.effects.resend).
 _RESENT_ID = re.compile(r"^<?([0-9a-z]{26})\.[0-9a-f]{16}@", re.I)
 #: Steps whose forwards a bounce can belong to.
 _FORWARD_STEPS = ("forward_smtp",)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import Engine, and_, delete, or_, select
 from sqlmodel import Field, Session, SQLModel, col
@@ -190,6 +191,13 @@ def remove_suppression(engine: Engine, address: str) -> bool:
         result = session.execute(delete(Suppression).where(col(Suppression.address) == normalise_address(address)))
         session.commit()
     return bool(getattr(result, "rowcount", 0))
+
+
+class SuppressionList(Protocol):
+    """What the forwarding steps need from the suppression list (``WorkerDeps.suppressions``)."""
+
+    async def lookup(self, addresses: list[str]) -> dict[str, Suppressed]:
+        """The entries in force for ``addresses``, keyed by lower-cased address."""
 
 
 class StoreSuppressionList:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.steps.mailparser_engine import parse_with_mailparser
+from service.mime.mailparser_engine import parse_with_mailparser
 
 pytestmark = pytest.mark.corpus
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
+from service.mime.parts import sender_name, subject_text_html
 from workers.extract import find_code, find_links
-from workers.extract.mime_parts import sender_name, subject_text_html
 
 pytestmark = pytest.mark.corpus
 

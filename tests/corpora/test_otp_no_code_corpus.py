@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from service.mime.parts import sender_name, subject_text_html
 from tests.corpora.ingest_support import collect
 from workers.extract import find_code
-from workers.extract.mime_parts import sender_name, subject_text_html
 
 pytestmark = pytest.mark.corpus
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from workers.steps.mime_parse import parse_mime
-from workers.steps.reply_text import reply_text
+from service.mime.body import parse_mime
+from workers.extract.reply_text import reply_text
 
 pytestmark = pytest.mark.corpus
 

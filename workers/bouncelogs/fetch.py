@@ -15,7 +15,7 @@ import httpx
 
 from service.outbound import OutboundBlocked
 from service.store.bounces import BounceEventCreate
-from workers.steps.http_target import retry_after
+from workers.effects.http_target import retry_after
 
 
 class PullError(Exception):

@@ -1,6 +1,6 @@
 """One-time-code and verification-link extraction from an email's subject, text and HTML.
 
-Pure functions, no I/O: callers hand in strings (see ``mime_parts.subject_text_html`` for
+Pure functions, no I/O: callers hand in strings (see ``service.mime.parts.subject_text_html`` for
 getting them out of a parsed message) and get back the code and the ranked links.
 """
 

@@ -12,10 +12,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from service.config import AppConfig, ConfigError
+from service.config import AppConfig, ConfigError, ConfigHolder
 from workers.pipeline.definition import Pipeline, default_pipeline
 from workers.routing import RouteTable
-from workers.steps import STEPS, Step
+from workers.steps.registry import STEPS, Step
 
 DEFAULT = "default"
 
@@ -24,6 +24,22 @@ DEFAULT = "default"
 class CompiledConfig:
     pipelines: dict[str, Pipeline]
     routes: RouteTable | None  # None: no routes configured, everything runs ``default``
+
+
+class CompiledConfigHolder:
+    """Pipelines and routes of the config in force (arq ``ctx['compiled']``), compiled once per
+    config version: a SIGHUP swaps ``ConfigHolder.current`` and the next job compiles it."""
+
+    def __init__(self, config: ConfigHolder) -> None:
+        self._config = config
+        self._compiled: tuple[AppConfig, CompiledConfig] | None = None
+
+    @property
+    def current(self) -> CompiledConfig:
+        current = self._config.current
+        if self._compiled is None or self._compiled[0] is not current:
+            self._compiled = (current, compile_config(current))
+        return self._compiled[1]
 
 
 def compile_config(config: AppConfig) -> CompiledConfig:
@@ -56,7 +72,7 @@ def _pipeline(name: str, raw_steps: list[str | dict[str, Any]]) -> Pipeline:
     return Pipeline(name, tuple(_step(name, position, raw) for position, raw in enumerate(raw_steps)))
 
 
-def _step(pipeline: str, position: int, raw: str | dict[str, Any]) -> Step:
+def _step(pipeline: str, position: int, raw: str | dict[str, Any]) -> Step[Any]:
     """Accepts ``parse``, ``{step: slack, text: …}`` and ``{slack: {text: …}}``."""
     where = f"pipelines.{pipeline}.{position}"
     step_name, params = _split_step(where, raw)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from service.config import AppConfig
-from workers.steps import STEPS, Step
+from workers.steps.registry import STEPS, Step
 
 
 @dataclass(frozen=True)
 class Pipeline:
     name: str
-    steps: tuple[Step, ...]
+    steps: tuple[Step[Any], ...]
 
 
 def default_pipeline(config: AppConfig) -> Pipeline:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from service.store.models import Attachment, Message, MessageStatus
 from service.store.runs import bounded_output
@@ -101,7 +102,7 @@ def _message_status(outcome: RunOutcome, last: bool) -> MessageStatus | None:
     return MessageStatus.processed if last else None
 
 
-async def _run_step(deps: WorkerDeps, step: Step, record_: StepRecord, ctx: StepContext) -> RunOutcome | None:
+async def _run_step(deps: WorkerDeps, step: Step[Any], record_: StepRecord, ctx: StepContext) -> RunOutcome | None:
     """Run one step; ``None`` means "go on", an outcome ends this attempt of the run."""
     record_.attempts += 1
     started = time.perf_counter()
@@ -127,7 +128,7 @@ async def _run_step(deps: WorkerDeps, step: Step, record_: StepRecord, ctx: Step
 
 
 def _retry_or_fail(
-    deps: WorkerDeps, step: Step, record_: StepRecord, error: str, retry_after: float | None
+    deps: WorkerDeps, step: Step[Any], record_: StepRecord, error: str, retry_after: float | None
 ) -> RunOutcome:
     budget = step.params.retries if step.params.retries is not None else deps.settings.job_max_tries
     record_.error = error

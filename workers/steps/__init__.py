@@ -1,22 +1,3 @@
-"""Step registry: a pipeline names its steps; this table finds their classes."""
-
-from __future__ import annotations
-
-from workers.steps.base import Step
-from workers.steps.drop import Drop
-from workers.steps.extract_links import ExtractLinks
-from workers.steps.extract_otp import ExtractOtp
-from workers.steps.forward_http import ForwardHttp
-from workers.steps.forward_smtp import ForwardSmtp
-from workers.steps.parse import Parse
-from workers.steps.python import Python
-from workers.steps.slack import Slack
-from workers.steps.tag import Tag
-from workers.steps.template import Template
-
-STEPS: dict[str, type[Step]] = {
-    cls.name: cls
-    for cls in (Parse, ExtractOtp, ExtractLinks, Template, Tag, Drop, Slack, ForwardHttp, ForwardSmtp, Python)
-}
-
-__all__ = ["STEPS", "Step"]
+"""Pipeline steps: the contract (``base``), the registry of step names (``registry``) and one
+module per step. Helpers steps share live elsewhere: ``workers.render`` (the message JSON and
+templates), ``workers.effects`` (talking to HTTP and SMTP targets), ``workers.extract``."""

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict
 
 from service.store.models import Attachment, Message
-
-if TYPE_CHECKING:  # deps imports the step registry (to compile pipelines), which imports this
-    from workers.deps import WorkerDeps
+from workers.deps import WorkerDeps
 
 
 class StepError(Exception):
@@ -66,9 +64,25 @@ class StepContext:
         sha = self.message.raw_mime_sha256
         return self.deps.blobs.read(sha) if sha else None
 
+    def texts(self) -> tuple[str | None, str | None, str | None]:
+        """Subject, text and HTML as parsed (when ``parse`` ran earlier) or as stored."""
+        parsed = self.outputs.get("parse") or {}
+        message = self.message
+        return (
+            parsed.get("subject", message.subject),
+            parsed.get("text", message.text),
+            parsed.get("html", message.html),
+        )
 
-class Step(ABC):
-    """Base for pipeline steps; subclasses set ``name``, optionally ``Params``, and ``run``."""
+
+P = TypeVar("P", bound=StepParams)
+
+
+class Step(ABC, Generic[P]):
+    """Base for pipeline steps, generic over their parameters: ``class Slack(Step[SlackParams])``.
+
+    Subclasses set ``name``, ``Params`` (the same class as ``P``; the default is ``StepParams``)
+    and ``run``; ``self.params`` is then typed as ``P``."""
 
     name: ClassVar[str]
     Params: ClassVar[type[StepParams]] = StepParams
@@ -76,8 +90,8 @@ class Step(ABC):
     #: runs, so a retried job never repeats them; pure steps are simply re-run after a crash.
     side_effects: ClassVar[bool] = False
 
-    def __init__(self, params: StepParams | None = None) -> None:
-        self.params = params if params is not None else self.Params()
+    def __init__(self, params: P | None = None) -> None:
+        self.params: P = params if params is not None else cast(P, self.Params())
 
     @abstractmethod
     async def run(self, ctx: StepContext) -> dict[str, Any] | None:

@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import field_validator
 
+from workers.render.templating import environment, template_context
 from workers.steps.base import PermanentStepError, Step, StepContext, StepParams, StopPipeline
-from workers.steps.templating import environment, template_context
 
 
 class DropParams(StepParams):
@@ -31,14 +31,13 @@ class DropParams(StepParams):
         return value
 
 
-class Drop(Step):
+class Drop(Step[DropParams]):
     """Stop the pipeline (successfully) when its condition holds."""
 
     name = "drop"
     Params = DropParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
-        assert isinstance(self.params, DropParams)
         if self.params.if_no_code and (ctx.outputs.get("extract_otp") or {}).get("code"):
             return {"dropped": False}
         if self.params.when is not None and not await self._holds(ctx, self.params.when):

@@ -12,20 +12,18 @@ from pydantic import Field
 
 from workers.extract import find_links
 from workers.steps.base import Step, StepContext, StepParams
-from workers.steps.extract_otp import message_texts
 
 
 class ExtractLinksParams(StepParams):
     limit: int = Field(20, ge=1, le=500)
 
 
-class ExtractLinks(Step):
+class ExtractLinks(Step[ExtractLinksParams]):
     """Find the message's useful links, verification/magic links first."""
 
     name = "extract_links"
     Params = ExtractLinksParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
-        assert isinstance(self.params, ExtractLinksParams)
-        _, text, html = message_texts(ctx)
+        _, text, html = ctx.texts()
         return {"links": find_links(text, html)[: self.params.limit]}

@@ -9,25 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from workers.extract import find_code
-from workers.steps.base import Step, StepContext
+from workers.steps.base import Step, StepContext, StepParams
 
 
-def message_texts(ctx: StepContext) -> tuple[str | None, str | None, str | None]:
-    """Subject, text and HTML as parsed (when ``parse`` ran earlier) or as stored."""
-    parsed = ctx.outputs.get("parse") or {}
-    message = ctx.message
-    return (
-        parsed.get("subject", message.subject),
-        parsed.get("text", message.text),
-        parsed.get("html", message.html),
-    )
-
-
-class ExtractOtp(Step):
+class ExtractOtp(Step[StepParams]):
     name = "extract_otp"
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
         if ctx.message.bounce is not None:
             return {"code": None}
-        subject, text, html = message_texts(ctx)
+        subject, text, html = ctx.texts()
         return {"code": find_code(subject, text, html, sender=ctx.message.from_name)}

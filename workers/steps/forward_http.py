@@ -27,10 +27,10 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator
 from standardwebhooks import Webhook
 
+from workers.effects.http_target import check_response, post
+from workers.effects.suppression import split_suppressed
+from workers.render.templating import check_template, render, template_context
 from workers.steps.base import PermanentStepError, Step, StepContext, StepParams
-from workers.steps.http_target import check_response, post
-from workers.steps.suppression import split_suppressed
-from workers.steps.templating import check_template, render, template_context
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429})
 
@@ -66,7 +66,7 @@ class ForwardHttpParams(StepParams):
         return check_template(value) if value is not None else None
 
 
-class ForwardHttp(Step):
+class ForwardHttp(Step[ForwardHttpParams]):
     """POST the normalized message JSON to ``url`` with Standard Webhooks signature headers."""
 
     side_effects = True
@@ -75,7 +75,6 @@ class ForwardHttp(Step):
     Params = ForwardHttpParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
-        assert isinstance(self.params, ForwardHttpParams)
         if self.params.address:
             kept, suppressed = await split_suppressed(ctx, [self.params.address])
             if not kept:
@@ -101,7 +100,6 @@ class ForwardHttp(Step):
 
     def _body(self, context: dict[str, Any]) -> bytes:
         """The message JSON, or the template's output, which must itself be JSON."""
-        assert isinstance(self.params, ForwardHttpParams)
         if self.params.template is None:
             return json.dumps(context["message"], separators=(",", ":")).encode()
         rendered = render(self.params.template, context)
@@ -113,12 +111,10 @@ class ForwardHttp(Step):
 
     def webhook_id(self, ctx: StepContext) -> str:
         """Stable per (message, pipeline, target, payload shape): retries reuse it, other targets do not."""
-        assert isinstance(self.params, ForwardHttpParams)
         target = "\x1f".join((ctx.pipeline, self.params.url.get_secret_value(), self.params.template or ""))
         return f"msg_{ctx.message.id}_{hashlib.sha256(target.encode()).hexdigest()[:12]}"
 
     def _signature_headers(self, webhook_id: str, body: bytes) -> dict[str, str]:
-        assert isinstance(self.params, ForwardHttpParams)
         now = datetime.now(UTC).replace(microsecond=0)
         signature = Webhook(self.params.secret.get_secret_value()).sign(webhook_id, now, body.decode())
         return {

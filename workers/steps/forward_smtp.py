@@ -22,10 +22,10 @@ from sqlmodel import Session
 from service.outbound import OutboundBlocked, OutboundPolicy
 from service.store.messages import list_attachments
 from service.store.models import Attachment
+from workers.effects.resend import mime_from_fields, resent_block, resent_message_id
+from workers.effects.smtp_guard import guarded_socket
+from workers.effects.suppression import split_suppressed
 from workers.steps.base import PermanentStepError, RetryableStepError, Step, StepContext, StepParams
-from workers.steps.resend import mime_from_fields, resent_block, resent_message_id
-from workers.steps.smtp_guard import guarded_socket
-from workers.steps.suppression import split_suppressed
 
 _DEFAULT_PORTS = {"tls": 465, "starttls": 587, "none": 25}
 
@@ -52,7 +52,7 @@ class ForwardSmtpParams(StepParams):
         return value
 
 
-class ForwardSmtp(Step):
+class ForwardSmtp(Step[ForwardSmtpParams]):
     """Re-send the original MIME through an SMTP relay, prepending ``Resent-*`` headers."""
 
     side_effects = True
@@ -61,7 +61,6 @@ class ForwardSmtp(Step):
     Params = ForwardSmtpParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
-        assert isinstance(self.params, ForwardSmtpParams)
         recipients, suppressed = await split_suppressed(ctx, self.params.to)
         if not recipients:
             return {"sent": False, "suppressed": suppressed}
@@ -77,7 +76,6 @@ class ForwardSmtp(Step):
         return {"sent": True, "to": recipients, "refused": errors, "suppressed": suppressed}
 
     async def _data(self, ctx: StepContext, recipients: list[str]) -> bytes:
-        assert isinstance(self.params, ForwardSmtpParams)
         original = await asyncio.to_thread(ctx.raw_mime)
         if original is None:
             try:
@@ -91,7 +89,6 @@ class ForwardSmtp(Step):
         return block + original
 
     async def _send(self, ctx: StepContext, recipients: list[str], data: bytes) -> dict[str, str]:
-        assert isinstance(self.params, ForwardSmtpParams)
         params = self.params
         policy = OutboundPolicy(allow_hosts=frozenset(ctx.deps.config.current.outbound.allow_hosts))
         port = params.port or _DEFAULT_PORTS[params.security]

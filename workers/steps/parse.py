@@ -3,7 +3,7 @@
 Provider JSON already carries text, HTML and attachments (stored at ingest), and the job
 hydrates raw/SMTP messages into the same row before any pipeline runs (``parsed_at`` set), so
 usually the row is the answer and nothing is parsed twice. A message whose raw MIME was never
-hydrated is decoded here by ``mime_parse`` with the stdlib parser. Whatever goes wrong, the
+hydrated is decoded here by ``service.mime.body`` with the stdlib parser. Whatever goes wrong, the
 step falls back to the stored fields and records a defect: a message is never lost because a
 parser choked on it.
 
@@ -22,24 +22,24 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from service.mime.body import parse_mime
+from service.mime.mailparser_engine import parse_with_mailparser
 from service.store.models import Message
 from workers.extract import html_to_text
+from workers.extract.reply_text import reply_text
+from workers.render.message_json import stored_attachments
 from workers.steps.base import Step, StepContext, StepParams
-from workers.steps.mailparser_engine import parse_with_mailparser
-from workers.steps.message_json import stored_attachments
-from workers.steps.mime_parse import parse_mime
-from workers.steps.reply_text import reply_text
 
 PARSE_TIMEOUT_S = 20.0
 
 
 class ParseParams(StepParams):
     timeout: float = Field(PARSE_TIMEOUT_S, gt=0, le=300)
-    #: ``stdlib`` (default, ``mime_parse``) or ``mail-parser`` (re-decodes raw MIME with it).
+    #: ``stdlib`` (default, ``service.mime.body``) or ``mail-parser`` (re-decodes raw MIME with it).
     engine: Literal["stdlib", "mail-parser"] = "stdlib"
 
 
-class Parse(Step):
+class Parse(Step[ParseParams]):
     """Decode text, HTML, attachment metadata and defects; derive the unquoted reply text."""
 
     name = "parse"
@@ -63,7 +63,6 @@ class Parse(Step):
 
     async def _parse_raw(self, ctx: StepContext) -> dict[str, Any]:
         """``parse_mime``'s result; ``{}`` without raw MIME; only a defect when it cannot finish."""
-        assert isinstance(self.params, ParseParams)
         if ctx.message.parsed_at is not None and self.params.engine == "stdlib":
             return {}  # ``workers.hydrate`` already parsed the raw MIME into the row and attachment rows
         try:

@@ -3,7 +3,7 @@
 ``callable: "package.module:function"`` (dotted attributes after the colon are followed, so
 ``"pkg.mod:Handler.handle"`` works). The function is called as
 ``function(message, outputs, **args)``: ``message`` is the normalized message JSON
-(``workers.steps.message_json``), ``outputs`` a copy of earlier steps' outputs by step name.
+(``workers.render.message_json``), ``outputs`` a copy of earlier steps' outputs by step name.
 It may be sync (run in a thread, so it may block) or async, and returns a JSON object (a dict)
 that becomes this step's output, or ``None``.
 
@@ -25,8 +25,8 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from workers.render.message_json import build_message_json
 from workers.steps.base import PermanentStepError, Step, StepContext, StepParams
-from workers.steps.message_json import build_message_json
 
 _IMPORT_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
@@ -58,7 +58,7 @@ def load_callable(path: str) -> Callable[..., Any]:
     return loaded
 
 
-class Python(Step):
+class Python(Step[PythonParams]):
     """Call a user function ``(message, outputs, **args)``; its dict return is the step output."""
 
     side_effects = True
@@ -67,7 +67,6 @@ class Python(Step):
     Params = PythonParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any] | None:
-        assert isinstance(self.params, PythonParams)
         function = load_callable(self.params.callable)
         message = await build_message_json(ctx)
         outputs = json.loads(json.dumps(ctx.outputs, default=str))  # user code cannot alter what later steps see

@@ -17,11 +17,10 @@ from typing import Any
 from pydantic import SecretStr, field_validator
 
 from service.recipients import recipients
+from workers.effects.http_target import check_response, post
 from workers.extract import find_links
+from workers.render.templating import check_template, check_tree, mrkdwn_escape, render, render_tree, template_context
 from workers.steps.base import PermanentStepError, Step, StepContext, StepParams
-from workers.steps.extract_otp import message_texts
-from workers.steps.http_target import check_response, post
-from workers.steps.templating import check_template, check_tree, mrkdwn_escape, render, render_tree, template_context
 
 
 class SlackParams(StepParams):
@@ -40,7 +39,7 @@ class SlackParams(StepParams):
         return check_tree(value) if value is not None else None
 
 
-class Slack(Step):
+class Slack(Step[SlackParams]):
     """Post a summary (or your templated text/blocks) to a Slack incoming webhook."""
 
     side_effects = True
@@ -49,7 +48,6 @@ class Slack(Step):
     Params = SlackParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
-        assert isinstance(self.params, SlackParams)
         url = self._url(ctx)
         payload = await self._payload(ctx)
         response = await post(ctx, url, target="slack", json=payload)
@@ -57,7 +55,6 @@ class Slack(Step):
         return {"status": response.status_code}
 
     async def _payload(self, ctx: StepContext) -> dict[str, Any]:
-        assert isinstance(self.params, SlackParams)
         payload = build_payload(ctx)
         if self.params.text is None and self.params.blocks is None:
             return payload
@@ -71,7 +68,6 @@ class Slack(Step):
         return payload
 
     def _url(self, ctx: StepContext) -> str:
-        assert isinstance(self.params, SlackParams)
         if self.params.webhook_url:
             return self.params.webhook_url.get_secret_value()
         slack = ctx.deps.config.current.slack
@@ -118,7 +114,7 @@ def verification_link(ctx: StepContext) -> str | None:
     if output is not None:
         links = output.get("links") or []
     else:
-        _, text, html = message_texts(ctx)
+        _, text, html = ctx.texts()
         links = find_links(text, html)
     return str(links[0]) if links else None
 

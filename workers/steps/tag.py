@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from workers.render.templating import check_template, render, template_context
 from workers.steps.base import Step, StepContext, StepParams
-from workers.steps.templating import check_template, render, template_context
 
 
 class TagParams(StepParams):
@@ -24,14 +24,13 @@ class TagParams(StepParams):
         return [check_template(tag) for tag in value]
 
 
-class Tag(Step):
+class Tag(Step[TagParams]):
     """Add templated tags to ``outputs.tag.tags``; empty results are dropped, duplicates kept once."""
 
     name = "tag"
     Params = TagParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
-        assert isinstance(self.params, TagParams)
         earlier = (ctx.outputs.get("tag") or {}).get("tags") or []
         context = await template_context(ctx)
         rendered = (render(tag, context).strip() for tag in self.params.tags)

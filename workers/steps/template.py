@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import field_validator
 
+from workers.render.templating import check_template, render, template_context
 from workers.steps.base import PermanentStepError, Step, StepContext, StepParams
-from workers.steps.templating import check_template, render, template_context
 
 
 class TemplateParams(StepParams):
@@ -28,14 +28,13 @@ class TemplateParams(StepParams):
         return check_template(value)
 
 
-class Template(Step):
+class Template(Step[TemplateParams]):
     """Render a Jinja2 template to ``{"text": ...}`` or, with ``format: json``, to a JSON object."""
 
     name = "template"
     Params = TemplateParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
-        assert isinstance(self.params, TemplateParams)
         rendered = render(self.params.template, await template_context(ctx), strict=self.params.strict)
         if self.params.format == "text":
             return {"text": rendered}

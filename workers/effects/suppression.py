@@ -7,17 +7,10 @@ the UI show *why* a target got nothing.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
-from service.store.suppressions import Suppressed
+from service.store.suppressions import SuppressionList
 from workers.steps.base import StepContext
-
-
-class SuppressionList(Protocol):
-    """What the forwarding steps need from the suppression list."""
-
-    async def lookup(self, addresses: list[str]) -> dict[str, Suppressed]:
-        """The entries in force for ``addresses``, keyed by lower-cased address."""
 
 
 async def split_suppressed(ctx: StepContext, recipients: list[str]) -> tuple[list[str], list[dict[str, Any]]]:

@@ -1,6 +1,6 @@
 """mail-parser as an alternative decoder for the ``parse`` step (``parse: {engine: mail-parser}``).
 
-The default decoder is ``mime_parse`` (stdlib): over the shared corpora it was 3× faster and
+The default decoder is ``service.mime.body`` (stdlib): over the shared corpora it was 3× faster and
 recovered every body mail-parser did, while mail-parser 4.8 raised on some DSNs. mail-parser
 stays available for users who want its view of a message (its defect categories, its handling of
 Outlook quirks); whatever it raises becomes a defect, exactly as with the default decoder.

@@ -17,8 +17,8 @@ from typing import Any
 from jinja2 import ChainableUndefined, StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from workers.render.message_json import build_message_json
 from workers.steps.base import PermanentStepError, StepContext
-from workers.steps.message_json import build_message_json
 
 
 def mrkdwn_escape(value: Any) -> str:

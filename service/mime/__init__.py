@@ -1,0 +1,2 @@
+"""The one MIME reader: header blocks (``headers``) for every ingest path, bodies and
+attachments (``body``) for the worker, hydrate and ``mailhook inspect``."""
