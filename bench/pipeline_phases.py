@@ -81,7 +81,7 @@ def instrument() -> None:
 
     _wrap(BlobStore, "read", "hydrate: read raw MIME blob")
     _wrap(hydrate, "parse_mime", "hydrate: parse_mime")
-    _wrap(hydrate, "_store", "DB write: hydrate _store (UPDATE message, rides with save_run)")
+    _wrap(hydrate, "save_parsed", "DB write: hydrate save_parsed (UPDATE message, rides with save_run)")
     _wrap(engine, "save_run", "DB write: save_run (run + steps + message)")
     _wrap(engine, "bounded_output", "JSON: bounded_output (dumps + loads per step)")
     _wrap(parse, "stored_attachments", "DB read: parse step stored_attachments")

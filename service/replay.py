@@ -29,7 +29,8 @@ def prepare_replay(engine: Engine, message_id: str, *, resume: bool) -> dict[str
     else:
         with engine.connect() as conn:
             kwargs["after_run"] = latest_run_id(conn, message_id)
-    set_status(engine, message_id, MessageStatus.pending)
+    with engine.begin() as conn:
+        set_status(conn, message_id, MessageStatus.pending)
     return kwargs
 
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from service.inbound import InboundAttachment, safe_filename
+from service.mime.body import parse_mime
 from service.settings import Settings
 from tests.conftest import fixture_bytes
 from tests.support.deliveries import (
@@ -29,7 +30,6 @@ from tests.support.deliveries import (
     stored_attachments,
     stored_messages,
 )
-from workers.steps.mime_parse import parse_mime
 
 JSON = {"content-type": "application/json"}
 

@@ -31,7 +31,7 @@ from service.ingest.nonces import NonceCache
 from service.providers import BOUNCE_PROVIDERS, INBOUND_PROVIDERS, PROVIDERS
 from service.providers.base import Delivery, Provider
 from service.store.bounces import BounceEventCreate
-from service.store.messages import _message_values, _Plan
+from service.store.message_rows import SQLITE, message_values
 from tests.support.bounce_deliveries import BOUNCE_CASES
 from tests.support.deliveries import (
     CASES,
@@ -184,7 +184,7 @@ def _check_storable(email: InboundEmail) -> None:
     # What the SQLite driver does with every text value (and the Slack step with the JSON ones):
     # encode it as UTF-8. A lone surrogate there failed the group commit (503) or the worker.
     assert not any(has_unstorable(getattr(email, name)) for name in email.__dataclass_fields__)
-    for value in _message_values(_Plan(new_id(), email, None, []), None):
+    for value in message_values(new_id(), email, None, None, SQLITE):
         if isinstance(value, str):
             value.encode("utf-8")
     assert all(a.filename is None or not set(a.filename) & set("/\\\x00") for a in email.attachments)

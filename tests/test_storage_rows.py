@@ -21,7 +21,7 @@ from service.providers import INBOUND_PROVIDERS, Delivery
 from service.settings import Settings
 from service.store.db import make_engine
 from service.store.fastinsert import FastInsert, json_name_address_list, json_string_pairs, json_text, sqlite_datetime
-from service.store.messages import MESSAGE_COLUMNS, _message_row, _message_values, _Plan
+from service.store.message_rows import MESSAGE_COLUMNS, SQLITE, message_row, message_values
 from service.store.models import Message, table_of
 from tests.conftest import fixture_bytes
 
@@ -63,11 +63,11 @@ def _variants() -> list[InboundEmail]:
 
 @pytest.mark.parametrize("email", _variants(), ids=["improvmx", "everything-set", "sparse", "year-5"])
 def test_message_values_equal_what_sqlalchemy_binds(email: InboundEmail) -> None:
-    plan = _Plan(new_id(), email, "ab" * 32 if email.raw_mime else None, [])
-    row = _message_row(plan.mid, email, plan.raw_sha)
-    row["updated_at"] = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    mid, raw_sha = new_id(), "ab" * 32 if email.raw_mime else None
+    updated_at = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    row = message_row(mid, email, raw_sha, updated_at)
     expected = FastInsert(table_of(Message), sqlite.dialect(), MESSAGE_COLUMNS).rows([row])[0]
-    assert _message_values(plan, sqlite_datetime(row["updated_at"])) == expected
+    assert message_values(mid, email, raw_sha, sqlite_datetime(updated_at), SQLITE) == expected
 
 
 def test_message_columns_cover_every_column_the_orm_does_not_default() -> None:

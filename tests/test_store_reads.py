@@ -19,7 +19,8 @@ from service.settings import Settings
 from service.store.blobs import BlobStore
 from service.store.bounces import BounceEvent
 from service.store.db import make_engine
-from service.store.messages import _insert_portable, _insert_sqlite, _Plan, store_batch
+from service.store.message_rows import NewMessage
+from service.store.messages import _insert_portable, store_batch
 from service.store.migrate import upgrade
 from service.store.models import Message
 from service.store.reads import (
@@ -32,6 +33,7 @@ from service.store.reads import (
     list_page,
 )
 from service.store.recipients import Recipient, recipients_of, split_address
+from service.store.sqlite_insert import insert_sqlite
 
 
 def _email(*envelope: str, to: tuple[str, ...] = (), cc: tuple[str, ...] = ()) -> InboundEmail:
@@ -80,12 +82,12 @@ def _recipient_rows(engine: Engine) -> set[tuple[str, str, str, str | None]]:
         return {tuple(row) for row in conn.execute(text("SELECT message_id, address, base, tag FROM messagerecipient"))}
 
 
-@pytest.mark.parametrize("writer", [_insert_sqlite, _insert_portable])
+@pytest.mark.parametrize("writer", [insert_sqlite, _insert_portable])
 def test_both_insert_paths_write_the_same_recipient_rows(
-    engine: Engine, writer: Callable[[Engine, list[_Plan]], object]
+    engine: Engine, writer: Callable[[Engine, list[NewMessage]], object]
 ) -> None:
     email = _email("signup+a@x.org", to=("signup+a@x.org",), cc=("Team@X.org",))
-    plan = _Plan(new_id(), email, None, [])
+    plan = NewMessage(new_id(), email, None, [])
     writer(engine, [plan])
     assert _recipient_rows(engine) == {
         (plan.mid, "signup+a@x.org", "signup@x.org", "a"),

@@ -19,12 +19,13 @@ import asyncio
 import logging
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, update
+from sqlalchemy import Connection
 
-from service.inbound import scrub
+from service.inbound import InboundAttachment, scrub
 from service.mime.body import parse_mime
 from service.store.blobs import BlobStore
-from service.store.models import Attachment, Message, table_of, utcnow
+from service.store.messages import ParsedFields, mark_bounce, put_attachments, save_parsed
+from service.store.models import Attachment, Message, utcnow
 from workers.bouncemail import BounceWrite, find_bounce, find_bounce_in_fields, recorder
 from workers.pipeline.engine import JobRun
 
@@ -33,23 +34,6 @@ log = logging.getLogger("mailhook.hydrate")
 PARSE_TIMEOUT_S = 20.0
 #: Raw MIME up to this size is read and parsed on the event loop: a few milliseconds at most.
 INLINE_PARSE_BYTES = 64 * 1024
-
-_MESSAGE = table_of(Message)
-_ATTACHMENT = table_of(Attachment)
-_HYDRATED = ("text", "html", "defects", "parsed_at", "bounce")
-_MARKED = ("defects", "bounce")
-
-
-def _update_message(columns: tuple[str, ...]) -> Any:
-    return (
-        update(_MESSAGE)
-        .where(_MESSAGE.c.id == bindparam("mid"))
-        .values({column: bindparam(f"new_{column}") for column in columns})
-    )
-
-
-_STORE_PARSED = _update_message(_HYDRATED)
-_STORE_MARKED = _update_message(_MARKED)
 
 
 async def hydrate(job: JobRun) -> None:
@@ -65,11 +49,11 @@ async def hydrate(job: JobRun) -> None:
     parsed = await _parse(raw)
     found = await find_bounce(raw)
     rows: list[dict[str, Any]] = []
-    items = parsed.get("attachments", [])
+    items = [_attachment(item) for item in parsed.get("attachments", [])]
     if items and not job.attachments:  # blob writes fsync: off the event loop
-        rows = await asyncio.to_thread(_attachment_rows, job.deps.blobs, message.id, items)
+        rows = await asyncio.to_thread(put_attachments, job.deps.blobs, message.id, items)
         job.attachments = [Attachment(**row) for row in rows]
-    values = {
+    values: ParsedFields = {
         # A body may hold NUL (decoded from 8-bit or binary parts): PostgreSQL text refuses it.
         "text": scrub(parsed.get("text")),
         "html": scrub(parsed.get("html")),
@@ -80,7 +64,12 @@ async def hydrate(job: JobRun) -> None:
     for key, value in values.items():
         setattr(message, key, value)
     record = recorder(message, found, job.deps.config.current.suppression)
-    job.pending.append(lambda conn: _store(conn, _STORE_PARSED, message.id, values, rows, record))
+
+    def write(conn: Connection) -> None:
+        save_parsed(conn, message.id, values, rows)
+        _record(conn, record)
+
+    job.pending.append(write)
 
 
 async def _mark_bounce(job: JobRun) -> None:
@@ -92,11 +81,14 @@ async def _mark_bounce(job: JobRun) -> None:
     defects = _merged(message.defects, list(found.defects))
     if found.report is None and defects == message.defects:
         return  # ordinary mail (or a defect an earlier job recorded already): nothing to write
-    values = {"defects": defects, "bounce": found.value}
-    for key, value in values.items():
-        setattr(message, key, value)
+    message.defects, message.bounce = defects, bounce = defects, found.value
     record = recorder(message, found, job.deps.config.current.suppression)
-    job.pending.append(lambda conn: _store(conn, _STORE_MARKED, message.id, values, [], record))
+
+    def write(conn: Connection) -> None:
+        mark_bounce(conn, message.id, defects=defects, bounce=bounce)
+        _record(conn, record)
+
+    job.pending.append(write)
 
 
 async def _read(blobs: BlobStore, message: Message) -> bytes:
@@ -117,35 +109,14 @@ async def _parse(raw: bytes) -> dict[str, Any]:
         return {"defects": ["parse_timeout"]}
 
 
-def _attachment_rows(blobs: BlobStore, message_id: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Attachment rows, content written (and fsynced) to the blob store before any commit."""
-    digests = blobs.put_many([item["data"] for item in items])
-    return [
-        {
-            "message_id": message_id,
-            "position": position,
-            "filename": item["filename"],
-            "content_type": item["content_type"],
-            "size": len(item["data"]),
-            "sha256": digest,
-            "content_id": item["content_id"],
-            "disposition": item["disposition"],
-        }
-        for position, (item, digest) in enumerate(zip(items, digests, strict=True))
-    ]
+def _attachment(item: dict[str, Any]) -> InboundAttachment:
+    """``parse_mime``'s attachment (with ``data``) in the shape every ingest path stores."""
+    return InboundAttachment(
+        item["filename"], item["content_type"], item["data"], item["content_id"], item["disposition"]
+    )
 
 
-def _store(
-    conn: Connection,
-    statement: Any,
-    message_id: str,
-    values: dict[str, Any],
-    rows: list[dict[str, Any]],
-    record: BounceWrite | None,
-) -> None:
-    conn.execute(statement, {"mid": message_id, **{f"new_{column}": value for column, value in values.items()}})
-    if rows:
-        conn.execute(insert(_ATTACHMENT), rows)
+def _record(conn: Connection, record: BounceWrite | None) -> None:
     if record is not None:
         record(conn)
 

@@ -12,13 +12,13 @@ from arq import Retry
 from sqlalchemy.exc import OperationalError
 
 from service.logs import first_line
-from service.store.messages import pending_message_ids
+from service.store.messages import pending_message_ids, set_status
 from service.store.models import MessageStatus
+from service.store.runs import load_job
 from workers.deps import WorkerDeps
 from workers.hydrate import hydrate
 from workers.pipeline.config import CompiledConfig
 from workers.pipeline.engine import JobRun, run_pipeline
-from workers.pipeline.records import load_job, set_message_status
 from workers.pipeline.selection import select_pipelines
 
 log = logging.getLogger("mailhook.jobs")
@@ -75,7 +75,7 @@ async def _finish_unrouted(job: JobRun) -> None:
     def finish(conn: Any) -> None:
         for write in writes:
             write(conn)
-        set_message_status(conn, job.message.id, MessageStatus.unrouted, None)
+        set_status(conn, job.message.id, MessageStatus.unrouted)
 
     await job.deps.txn.run(finish)
 

@@ -5,9 +5,9 @@ message is stored, before any worker ran: so they are computed here at read time
 stored text/HTML or, for raw-MIME and SMTP mail the worker has not hydrated yet, from the raw
 MIME blob (parsed by the same reader the worker uses).
 
-The MIME reader and the extractors live on the worker side today (``workers.steps.mime_parse``,
-``workers.extract``) and ``service`` never imports ``workers``; the composition root
-(``service.cli``) hands them in as a ``ContentReader``. Results are cached per message id: a
+The extractors live on the worker side today (``workers.extract``) and ``service`` never
+imports ``workers``; the composition root (``service.cli``) hands them in, with the MIME reader
+(``service.mime.body``), as a ``ContentReader``. Results are cached per message id: a
 message's code and links never change once it is stored.
 """
 

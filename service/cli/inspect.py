@@ -34,7 +34,7 @@ from service.recipients import recipients
 from service.settings import Settings
 from service.store.blobs import BlobStore
 from service.store.db import make_engine
-from service.store.messages import _message_row, get_message, get_raw
+from service.store.messages import get_message, get_raw, unsaved_message
 from service.store.models import Attachment, Message, MessageRaw
 from workers.bouncemail import BounceFinding, read_bounce
 from workers.bouncemime import is_report_part, rebuilt_mime
@@ -116,7 +116,7 @@ def _parse(provider: str, body: bytes, content_type: str, query: dict[str, str])
 
 
 def _report(email: InboundEmail, raw_mime: bytes | None, compiled: CompiledConfig) -> dict[str, Any]:
-    message = Message(**_message_row("inspect", email, None))
+    message = unsaved_message("inspect", email)
     read = _bounce(message, email, raw_mime)
     message.bounce = read.value
     parsed = parse_mime(raw_mime) if raw_mime is not None else {}

@@ -13,9 +13,9 @@ from typing import Any
 from starlette.applications import Starlette
 
 from service.app import create_app
+from service.mime.body import parse_mime
 from service.settings import Settings
 from workers.extract import find_code, find_links
-from workers.steps.mime_parse import parse_mime
 
 
 class ExtractorReader:

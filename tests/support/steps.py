@@ -21,10 +21,10 @@ from service.store.blobs import BlobStore
 from service.store.db import make_engine
 from service.store.messages import store_batch
 from service.store.models import Message
+from service.store.runs import load_job
 from workers.deps import WorkerDeps
 from workers.pipeline.definition import Pipeline
 from workers.pipeline.engine import JobRun, RunOutcome, run_pipeline
-from workers.pipeline.records import load_job
 from workers.steps.base import StepContext
 
 MIME_FIXTURES = Path(__file__).parent.parent / "fixtures" / "mime"

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.store.models import Attachment, Message, MessageStatus
-from service.store.runs import bounded_output
+from service.store.runs import RunState, RunWrite, StepRecord, Write, bounded_output, save_run
 from workers.deps import WorkerDeps
 from workers.pipeline.definition import Pipeline
-from workers.pipeline.records import RunState, RunWrite, StepRecord, Write, save_run
 from workers.steps.base import PermanentStepError, RetryableStepError, Step, StepContext, StopPipeline
 
 log = logging.getLogger("mailhook.pipeline")
