@@ -15,10 +15,10 @@ from sqlmodel import Session, select
 from service.cli.embedded_redis import free_port
 from service.config import ConfigHolder
 from service.inbound import Address, InboundEmail
+from service.mime.headers import mime_headers_and_defects
 from service.settings import Settings
 from service.smtp import addy
 from service.smtp.config import SmtpConfig
-from service.smtp.headers import parse_headers
 from service.smtp.message import SmtpEnvelope, build_email
 from service.smtp.server import serve_smtp
 from service.store.db import make_engine
@@ -94,7 +94,7 @@ def test_full_headers_recover_sender_alias_and_original_recipients() -> None:
 
 def test_banner_alias_with_extension_wins_over_reply_address() -> None:
     raw = forwarded(banner=BANNER.replace(ALIAS, "shop+summer@anonaddy.me"), to=REPLY)
-    headers, _ = parse_headers(raw)
+    headers, _ = mime_headers_and_defects(raw)
     forward = addy.recover(headers, addy.body_texts(raw))
     assert forward.alias == "shop+summer@anonaddy.me"
     assert forward.sender == "john.doe@example.com"
@@ -102,13 +102,13 @@ def test_banner_alias_with_extension_wins_over_reply_address() -> None:
 
 def test_html_only_banner_is_read_through_markup() -> None:
     raw = forwarded(banner=None, html_alias="shop+web@anonaddy.me", to="friend+friend=example.org@anonaddy.me")
-    headers, _ = parse_headers(raw)
+    headers, _ = mime_headers_and_defects(raw)
     assert addy.recover(headers, addy.body_texts(raw)).alias == "shop+web@anonaddy.me"
 
 
 def test_without_banner_the_alias_kept_in_to_is_used() -> None:
     raw = forwarded(banner=None, to="friend+friend=example.org@anonaddy.me, shop+deals@anonaddy.me")
-    headers, _ = parse_headers(raw)
+    headers, _ = mime_headers_and_defects(raw)
     forward = addy.recover(headers, addy.body_texts(raw))
     assert forward.alias == "shop+deals@anonaddy.me"
     assert forward.sender == "john.doe@example.com"  # decoded from the reply address
@@ -117,14 +117,14 @@ def test_without_banner_the_alias_kept_in_to_is_used() -> None:
 
 def test_bcc_copy_without_banner_falls_back_to_the_reply_address() -> None:
     raw = forwarded(banner=None, to="friend+friend=example.org@anonaddy.me")
-    headers, _ = parse_headers(raw)
+    headers, _ = mime_headers_and_defects(raw)
     forward = addy.recover(headers, addy.body_texts(raw))
     assert (forward.alias, forward.sender) == (ALIAS, "john.doe@example.com")
 
 
 def test_legacy_reply_to_mode_reads_the_reply_address_from_reply_to() -> None:
     raw = forwarded(from_=ALIAS, reply_to=REPLY, banner=None, to="someone@elsewhere.example")
-    headers, _ = parse_headers(raw)
+    headers, _ = mime_headers_and_defects(raw)
     forward = addy.recover(headers, [])
     assert (forward.alias, forward.sender) == (ALIAS, "john.doe@example.com")
 
@@ -139,13 +139,13 @@ def test_unverified_domain_mode_system_from_and_reply_to() -> None:
 
 
 def test_sender_with_equals_sign_in_local_part_decodes_at_the_last_equals() -> None:
-    headers, _ = parse_headers(forwarded(from_="shop+a=b=example.com@anonaddy.me", banner=None))
+    headers, _ = mime_headers_and_defects(forwarded(from_="shop+a=b=example.com@anonaddy.me", banner=None))
     assert addy.recover(headers, []).sender == "a=b@example.com"
 
 
 def test_plain_mail_is_not_treated_as_addy() -> None:
     msg = b"From: Shop <shop+tag=x@example.com>\r\nTo: me@in.example.com\r\nSubject: hi\r\n\r\nbody\r\n"
-    headers, _ = parse_headers(msg)
+    headers, _ = mime_headers_and_defects(msg)
     assert addy.is_addy(headers) is False
     email = _build(msg)
     assert email.envelope_to == [REAL_RCPT] and "forwarded_by" not in email.auth

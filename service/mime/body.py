@@ -20,14 +20,13 @@ one-time code into ours.
 from __future__ import annotations
 
 import email
-import email.errors
 import email.policy
 from dataclasses import dataclass, field
-from email.header import decode_header, make_header
 from email.message import Message
 from typing import Any
 
 from service.inbound import safe_filename
+from service.mime.headers import RAW_COMPAT32, clean_text, decode_words
 
 MAX_TEXT = 2_000_000
 MAX_DEPTH = 50
@@ -158,12 +157,31 @@ def _size(part: Message) -> int | None:
         return None
 
 
+def text_parts(raw: bytes, max_chars: int) -> list[tuple[str, str]]:
+    """(content type, decoded text) of every text/plain and text/html part that is not a named
+    file, each cut to ``max_chars``: a cheap scan of what a reader sees (no attachment decoding)."""
+    texts: list[tuple[str, str]] = []
+    for part in email.message_from_bytes(raw, policy=RAW_COMPAT32).walk():
+        kind = part.get_content_type()
+        if kind not in _BODY_TYPES or part.get_filename():
+            continue
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            texts.append((kind, payload[: max_chars * 4].decode(_text_charset(part), "replace")[:max_chars]))
+    return texts
+
+
+def _text_charset(part: Message) -> str:
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        "".encode(charset)
+    except (LookupError, ValueError):
+        return "utf-8"
+    return charset
+
+
 def decode_header_value(value: Any) -> str | None:
-    """RFC 2047 encoded-words to str; undecodable headers are kept as they came."""
+    """A header value as a mail client shows it (``service.mime.headers.decode_words``), blanks collapsed."""
     if value is None:
         return None
-    try:
-        decoded = str(make_header(decode_header(str(value))))
-    except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
-        decoded = str(value)
-    return " ".join(decoded.split()) or None
+    return " ".join((decode_words(clean_text(str(value))) or "").split()) or None

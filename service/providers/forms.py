@@ -1,26 +1,17 @@
-"""Parsing the non-JSON bodies providers send: forms and MIME header blocks.
-
-* url-encoded and ``multipart/form-data`` forms (Mailgun routes, SendGrid Inbound Parse), kept
-  as bytes so that each provider decodes fields with the charset it documents;
-* MIME header blocks (the ``raw`` provider, Forward Email ``raw``, Mailgun ``body-mime``,
-  SendGrid ``email``/``headers``, Postmark ``RawEmail``), read without touching the body.
+"""Parsing the forms providers send: url-encoded and ``multipart/form-data`` (Mailgun routes,
+SendGrid Inbound Parse), kept as bytes so that each provider decodes fields with the charset it
+documents. MIME header blocks (the ``raw`` provider, Forward Email ``raw``, Mailgun
+``body-mime``, SendGrid ``email``/``headers``, Postmark ``RawEmail``, SES inbound) are read by
+``service.mime.headers``, the same reader SMTP uses.
 
 All input is hostile: a malformed form is ``BadPayload`` (400), a form where none is expected
-``UnsupportedMediaType`` (415), and header *values* are decoded leniently (a broken charset or
-encoded-word never rejects a message).
+``UnsupportedMediaType`` (415).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from email import policy
-from email.errors import HeaderParseError
-from email.header import decode_header, make_header
-from email.parser import BytesHeaderParser
-from typing import Any, TypedDict
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from python_multipart import MultipartParser
@@ -28,21 +19,12 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
 
 from service.errors import BadPayload, UnsupportedMediaType
-from service.inbound import Address, normalise_message_id, parse_addresses, parse_date
 from service.providers.base import Delivery
 
 URLENCODED = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
 _MAX_PARTS = 5000
 _MAX_PART_HEADER = 64 * 1024
-# Where to give up looking for the blank line that ends the header block.
-_MAX_HEADER_BLOCK = 8 * 1024 * 1024
-# ``email.header.decode_header`` is quadratic in the number of encoded-words: only decode values
-# a mail client could show (a 1 MB subject keeps its raw text).
-_MAX_ENCODED_LEN = 16 * 1024
-_FOLDING = re.compile(r"\r?\n(?=[ \t])")
-#: A verdict value is a word or a score; SpamAssassin's test lists are the longest (~1 KB).
-_MAX_VERDICT = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,119 +172,3 @@ def _multipart(body: bytes, boundary: bytes) -> list[FormPart]:
     if not collector.ended:
         raise BadPayload("multipart body is truncated: no closing boundary")
     return collector.parts
-
-
-# --- MIME header blocks -------------------------------------------------------------------
-
-_OBSOLETE_COLON = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.M)
-
-
-class HeaderFields(TypedDict):
-    """The ``InboundEmail`` fields that come from a message's header section."""
-
-    header_from: Address | None
-    to: list[Address]
-    cc: list[Address]
-    reply_to: list[Address]
-    subject: str | None
-    message_id: str | None
-    date: datetime | None
-
-
-def mime_headers(raw: bytes) -> list[tuple[str, str]]:
-    """The ordered header list of a MIME message; 400 when there is none (embedded raw MIME)."""
-    headers, _ = mime_headers_and_defects(raw)
-    if not headers:
-        raise BadPayload("body is not a MIME message: it has no header block")
-    return headers
-
-
-def mime_headers_and_defects(raw: bytes) -> tuple[list[tuple[str, str]], list[str]]:
-    """Headers and what was wrong with them; never raises on content.
-
-    Only the header block is parsed: the body is never decoded or copied (messages can be tens
-    of MB and are kept byte for byte).
-    """
-    if not raw or raw[:1] == b"\n" or raw[:2] == b"\r\n":
-        return [], ["no_headers"]
-    block, defects = _header_block(raw)
-    # RFC 5322 §4.5.4 obsolete syntax allows white space before the colon ("To    : x"); the
-    # stdlib would take "From  :" for an mbox separator and drop every header after it.
-    normalised = _OBSOLETE_COLON.sub(rb"\1:", block)
-    if normalised != block:
-        defects.append("obsolete_header_syntax")
-    message = BytesHeaderParser(policy=policy.compat32).parsebytes(normalised)
-    defects += [type(defect).__name__ for defect in message.defects]
-    headers = [(clean_text(name), unfold(value)) for name, value in message.raw_items()]
-    if not headers:
-        defects.append("no_headers")
-    if b"\x00" in block:
-        defects.append("nul_in_headers")
-    return headers, list(dict.fromkeys(defects))
-
-
-def _header_block(raw: bytes) -> tuple[bytes, list[str]]:
-    limit = min(len(raw), _MAX_HEADER_BLOCK)
-    ends = [i for i in (raw.find(b"\n\n", 0, limit), raw.find(b"\n\r\n", 0, limit)) if i >= 0]
-    if ends:
-        return raw[: min(ends) + 1], []
-    if len(raw) > limit:
-        return raw[:limit], ["header_block_truncated"]
-    return raw, []
-
-
-def unfold(value: str) -> str:
-    """Header values as text: unfolded, 8-bit bytes read as UTF-8 (RFC 6532), NULs removed."""
-    return clean_text(_FOLDING.sub("", value)).strip()
-
-
-def clean_text(value: str) -> str:
-    # compat32 keeps non-ASCII header bytes as surrogate escapes; PostgreSQL refuses NUL in text.
-    text = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return text.replace("\x00", "\ufffd")
-
-
-def decode_words(value: str | None) -> str | None:
-    """Decode RFC 2047 encoded-words (``=?utf-8?q?...?=``), leaving the text as is on any error."""
-    if not value or "=?" not in value or len(value) > _MAX_ENCODED_LEN:
-        return value
-    try:
-        return clean_text(str(make_header(decode_header(value))))
-    except (HeaderParseError, LookupError, UnicodeError, ValueError):
-        return value
-
-
-def addresses(value: str | None) -> list[Address]:
-    """Addresses with RFC 2047 display names decoded."""
-    return [Address(decode_words(a.name), a.address) for a in parse_addresses(value)]
-
-
-def first_header(headers: list[tuple[str, str]], name: str) -> str | None:
-    return next((value for key, value in headers if key.lower() == name), None)
-
-
-def header_verdicts(headers: list[tuple[str, str]], names: Mapping[str, str]) -> dict[str, str]:
-    """``{key: first value of header names[key]}`` for those present: a provider's spam verdict
-    headers (``X-Mailgun-Sflag``, SpamAssassin's ``X-Spam-Status``), values kept as given."""
-    wanted = {name: key for key, name in names.items()}
-    found: dict[str, str] = {}
-    for name, value in headers:  # one pass, first value of each wins
-        key = wanted.get(name.lower())
-        if key is not None and key not in found and value.strip():
-            found[key] = value.strip()[:_MAX_VERDICT]
-    return found
-
-
-def header_fields(headers: list[tuple[str, str]]) -> HeaderFields:
-    def joined(name: str) -> list[Address]:  # repeated To/Cc headers all count
-        return addresses(", ".join(value for key, value in headers if key.lower() == name))
-
-    return HeaderFields(
-        header_from=next(iter(addresses(first_header(headers, "from"))), None),
-        to=joined("to"),
-        cc=joined("cc"),
-        reply_to=joined("reply-to"),
-        subject=decode_words(first_header(headers, "subject")),
-        message_id=normalise_message_id(first_header(headers, "message-id")),
-        date=parse_date(first_header(headers, "date")),
-    )

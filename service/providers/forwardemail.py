@@ -22,8 +22,9 @@ from service.inbound import (
     normalise_message_id,
     parse_date,
 )
+from service.mime.headers import HeaderFields, header_fields, mime_headers, unfold
 from service.providers.base import Delivery, InboundProvider, optional, require
-from service.providers.forms import HeaderFields, header_fields, media_type, mime_headers, unfold
+from service.providers.forms import media_type
 
 
 class ForwardEmail(InboundProvider):

@@ -18,17 +18,9 @@ from datetime import datetime
 from service.errors import BadPayload, Unauthorized
 from service.inbound import InboundAttachment, InboundEmail, from_timestamp, normalise_message_id
 from service.ingest.nonces import NonceCache
+from service.mime.headers import addresses, first_header, header_fields, header_verdicts, mime_headers
 from service.providers.base import Delivery, InboundProvider
-from service.providers.forms import (
-    Form,
-    addresses,
-    first_header,
-    header_fields,
-    header_verdicts,
-    media_type,
-    mime_headers,
-    parse_form,
-)
+from service.providers.forms import Form, media_type, parse_form
 from service.providers.json_reader import JsonPairs
 
 #: How far ``timestamp`` may be from our clock; tokens are remembered for the whole span.

@@ -19,17 +19,17 @@ from typing import Any, ClassVar
 
 from service.errors import BadPayload
 from service.inbound import Address, InboundAttachment, InboundEmail, parse_date
-from service.providers.base import Delivery, InboundProvider, optional, require
-from service.providers.forms import (
+from service.mime.headers import (
     HeaderFields,
     addresses,
     decode_words,
     first_header,
     header_fields,
     header_verdicts,
-    media_type,
     mime_headers_and_defects,
 )
+from service.providers.base import Delivery, InboundProvider, optional, require
+from service.providers.forms import media_type
 
 
 class Postmark(InboundProvider):

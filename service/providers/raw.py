@@ -18,8 +18,8 @@ from typing import ClassVar
 
 from service.errors import BadPayload, UnsupportedMediaType
 from service.inbound import InboundEmail
+from service.mime.headers import first_header, header_fields, mime_headers_and_defects
 from service.providers.base import Delivery, InboundProvider
-from service.providers.forms import first_header, header_fields, mime_headers_and_defects
 
 
 class RawMime(InboundProvider):
@@ -46,7 +46,7 @@ class RawMime(InboundProvider):
         headers, defects = mime_headers_and_defects(delivery.body)
         envelope_to = _envelope_to(delivery, headers)
         envelope_from = _envelope_from(delivery, headers)
-        fields = header_fields(headers)
+        fields = header_fields(headers, defects)
         # Without a Message-ID the exact bytes identify a redelivery (hashed in place, no copy).
         key = self.delivery_key(
             message_id=fields["message_id"],

@@ -18,18 +18,9 @@ from typing import Any
 
 from service.errors import BadPayload
 from service.inbound import InboundAttachment, InboundEmail
+from service.mime.headers import HeaderFields, addresses, decode_words, header_fields, mime_headers
 from service.providers.base import Delivery, InboundProvider
-from service.providers.forms import (
-    MULTIPART,
-    Form,
-    HeaderFields,
-    addresses,
-    decode_words,
-    header_fields,
-    media_type,
-    mime_headers,
-    parse_form,
-)
+from service.providers.forms import MULTIPART, Form, media_type, parse_form
 from service.providers.json_reader import JsonPairs
 
 # ``dkim`` reads like "{@example.com : pass}" or "{@a.com : pass, @b.com : fail}".

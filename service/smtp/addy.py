@@ -28,11 +28,17 @@ import html
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from email.message import Message
-from email.parser import BytesParser
 
 from service.inbound import Address, InboundEmail
-from service.smtp.headers import RAW_COMPAT32, addresses, first, parse_address_list
+from service.mime.body import text_parts
+from service.mime.headers import (
+    Headers,
+    addresses,
+    addresses_in,
+    decode_words,
+    first_header,
+    header_values,
+)
 
 _ADDR = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}"
 # "This email was sent to <alias>[ (description)] from <sender>[ with subject "…"]"
@@ -63,14 +69,14 @@ class AddyForward:
     notes: dict[str, str] = field(default_factory=dict)
 
 
-def is_addy(headers: Message) -> bool:
+def is_addy(headers: Headers) -> bool:
     """addy.io adds ``Feedback-ID: F:<alias_id>:anonaddy`` and ``X-AnonAddy-Original-*`` headers."""
-    if any(headers.get(name) is not None for name in _ADDY_HEADERS):
+    if any(first_header(headers, name) is not None for name in _ADDY_HEADERS):
         return True
-    return any(_FEEDBACK_ID.search(value) for value in _values(headers, "Feedback-ID"))
+    return any(_FEEDBACK_ID.search(value) for value in header_values(headers, "Feedback-ID"))
 
 
-def recover(headers: Message, bodies: Iterable[str] = ()) -> AddyForward:
+def recover(headers: Headers, bodies: Iterable[str] = ()) -> AddyForward:
     """Pure: the original sender and alias from addy.io's headers, reply address and banner."""
     banner_alias, banner_sender = _banner(bodies)
     reply = _reply_address(headers)
@@ -110,46 +116,26 @@ def apply(email: InboundEmail, forward: AddyForward) -> InboundEmail:
 
 def body_texts(raw: bytes) -> list[str]:
     """Decoded text/plain and text/html parts (tags stripped), each capped, for the banner search."""
-    texts: list[str] = []
-    for part in BytesParser(policy=RAW_COMPAT32).parsebytes(raw).walk():
-        kind = part.get_content_type()
-        if kind not in ("text/plain", "text/html") or part.get_filename():
-            continue
-        payload = part.get_payload(decode=True)
-        if not isinstance(payload, bytes):
-            continue
-        text = payload[: MAX_SCAN_CHARS * 4].decode(_charset(part), "replace")[:MAX_SCAN_CHARS]
-        texts.append(html.unescape(_TAG.sub(" ", text)) if kind == "text/html" else text)
-    return texts
+    return [
+        html.unescape(_TAG.sub(" ", text)) if kind == "text/html" else text
+        for kind, text in text_parts(raw, MAX_SCAN_CHARS)
+    ]
 
 
-def _charset(part: Message) -> str:
-    charset = part.get_content_charset() or "utf-8"
-    try:
-        "".encode(charset)
-    except (LookupError, ValueError):
-        return "utf-8"
-    return charset
-
-
-def _values(headers: Message, name: str) -> list[str]:
-    return [v for v in headers.get_all(name, []) if isinstance(v, str)]
-
-
-def _first_address(headers: Message, name: str) -> str | None:
-    found = addresses(headers, name)
+def _first_address(headers: Headers, name: str) -> str | None:
+    found = addresses_in(headers, name)
     return found[0].address if found else None
 
 
-def _original_from(headers: Message) -> list[Address]:
+def _original_from(headers: Headers) -> list[Address]:
     try:
-        return parse_address_list(first(headers, "X-AnonAddy-Original-From-Header") or "")
+        return addresses(decode_words(first_header(headers, "X-AnonAddy-Original-From-Header")))
     except Exception:  # nested comments recurse in email.utils; fall back to the bare sender
         return []
 
 
-def _optional_list(headers: Message, name: str) -> list[Address] | None:
-    return addresses(headers, name) if headers.get(name) is not None else None
+def _optional_list(headers: Headers, name: str) -> list[Address] | None:
+    return addresses_in(headers, name) if first_header(headers, name) is not None else None
 
 
 def _banner(bodies: Iterable[str]) -> tuple[str | None, str | None]:
@@ -171,10 +157,10 @@ def _split_reply(address: str) -> tuple[str, str, str] | None:
     return alias_local, encoded, domain
 
 
-def _reply_address(headers: Message) -> str | None:
+def _reply_address(headers: Headers) -> str | None:
     """addy.io's reply address: ``From:`` by default, ``Reply-To:`` in legacy/unverified-domain mode."""
     for name in ("From", "Reply-To"):
-        for candidate in addresses(headers, name):
+        for candidate in addresses_in(headers, name):
             if _split_reply(candidate.address):
                 return candidate.address
     return None
@@ -193,10 +179,10 @@ def _alias_of_reply(reply: str | None) -> str | None:
     return f"{parts[0]}@{parts[2]}" if parts else None
 
 
-def _alias_in_recipients(headers: Message, reply: str | None) -> str | None:
+def _alias_in_recipients(headers: Headers, reply: str | None) -> str | None:
     """addy.io rewrites To/Cc to reply addresses except the alias itself, which it keeps."""
     reply_domain = reply.rpartition("@")[2].lower() if reply else None
-    for candidate in addresses(headers, "To") + addresses(headers, "Cc"):
+    for candidate in addresses_in(headers, "To") + addresses_in(headers, "Cc"):
         if _split_reply(candidate.address):
             continue
         if reply_domain is None or candidate.address.rpartition("@")[2].lower() == reply_domain:
@@ -204,8 +190,10 @@ def _alias_in_recipients(headers: Message, reply: str | None) -> str | None:
     return None
 
 
-def _notes(headers: Message) -> dict[str, str]:
-    notes: dict[str, str | None] = {"addy_authentication_results": first(headers, "X-AnonAddy-Authentication-Results")}
-    notes["addy_feedback_id"] = next((v for v in _values(headers, "Feedback-ID") if _FEEDBACK_ID.search(v)), None)
-    notes["addy_spam"] = first(headers, "X-AnonAddy-Spam")
+def _notes(headers: Headers) -> dict[str, str]:
+    notes: dict[str, str | None] = {
+        "addy_authentication_results": decode_words(first_header(headers, "X-AnonAddy-Authentication-Results"))
+    }
+    notes["addy_feedback_id"] = next((v for v in header_values(headers, "Feedback-ID") if _FEEDBACK_ID.search(v)), None)
+    notes["addy_spam"] = decode_words(first_header(headers, "X-AnonAddy-Spam"))
     return {key: value.strip() for key, value in notes.items() if value}

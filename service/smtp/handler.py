@@ -22,8 +22,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from service.errors import StorageUnavailable
 from service.inbound import InboundEmail
+from service.mime.headers import clean_text
 from service.smtp.config import SmtpConfig
-from service.smtp.headers import clean
 from service.smtp.message import SmtpEnvelope, build_email, fallback_email
 from service.store.messages import StoreResult
 
@@ -67,7 +67,7 @@ class IngestHandler:
             return TOO_MANY_RECIPIENTS
         local, at, domain = address.rpartition("@")
         if not (local and at and self._config().accepts_domain(domain)):
-            log.info("refused recipient %r from %s", clean(address)[:320], _peer(session))
+            log.info("refused recipient %r from %s", clean_text(address)[:320], _peer(session))
             return RELAY_DENIED
         if address not in envelope.rcpt_tos:
             envelope.rcpt_tos.append(address)
@@ -115,11 +115,11 @@ def _envelope(session: Session, envelope: Envelope) -> SmtpEnvelope:
     """Snapshot the transaction with every client-chosen string cleaned for storage."""
     auth_user = session.auth_data if session.authenticated and isinstance(session.auth_data, str) else None
     return SmtpEnvelope(
-        mail_from=clean(envelope.mail_from) if envelope.mail_from else None,
-        rcpt_tos=list(dict.fromkeys(clean(r) for r in envelope.rcpt_tos)),
+        mail_from=clean_text(envelope.mail_from) if envelope.mail_from else None,
+        rcpt_tos=list(dict.fromkeys(clean_text(r) for r in envelope.rcpt_tos)),
         peer=_peer(session),
-        helo=clean(session.host_name)[:255] if session.host_name else None,
+        helo=clean_text(session.host_name)[:255] if session.host_name else None,
         tls=session.ssl is not None,
         auth_user=auth_user,
-        mail_options=[clean(o)[:255] for o in envelope.mail_options],
+        mail_options=[clean_text(o)[:255] for o in envelope.mail_options],
     )

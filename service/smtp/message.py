@@ -7,22 +7,21 @@ from the stored raw bytes, so the SMTP session is answered as soon as the row is
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from service.inbound import InboundEmail, idempotency_key, normalise_message_id, parse_date
+from service.inbound import InboundEmail, idempotency_key
+from service.mime.headers import first_header, header_fields, mime_headers_and_defects
 from service.smtp import addy
 from service.smtp.config import SmtpConfig
-from service.smtp.headers import MAX_VALUE_CHARS, addresses, first, header_list, parse_headers
 
 PROVIDER = "smtp"
 #: ``MessageRaw.payload`` for SMTP holds the transaction (who, to whom, over what); the message
 #: itself is ``raw_mime`` in the blob store, so 50 MB are not stored twice.
 ENVELOPE_CONTENT_TYPE = "application/vnd.mailhook.smtp-envelope+json"
-#: Postgres cannot index values above ~2.7 kB; no real Message-ID comes close to this.
-MAX_MESSAGE_ID_CHARS = 998
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,26 +54,13 @@ class SmtpEnvelope:
 
 
 def build_email(raw: bytes, envelope: SmtpEnvelope, config: SmtpConfig) -> InboundEmail:
-    """Normalise headers, apply addy.io recovery, then derive the idempotency key."""
-    headers, defects = parse_headers(raw)
-    raw_message_id = first(headers, "Message-ID")
-    message_id = normalise_message_id(raw_message_id)
-    if message_id and len(message_id) > MAX_MESSAGE_ID_CHARS:
-        defects.append("message_id_too_long")
-        message_id = None
-    subject = first(headers, "Subject")
-    email = _base(raw, envelope, config, defects)
-    email.header_from = next(iter(addresses(headers, "From", email.defects)), None)
-    email.to = addresses(headers, "To", email.defects)
-    email.cc = addresses(headers, "Cc", email.defects)
-    email.reply_to = addresses(headers, "Reply-To", email.defects)
-    email.subject = subject[:MAX_VALUE_CHARS] if subject is not None else None
-    email.message_id = message_id
-    email.date = _date(first(headers, "Date"), email.defects)
-    email.headers = header_list(headers)
+    """Read the headers as every ingest path does, apply addy.io recovery, then derive the key."""
+    headers, defects = mime_headers_and_defects(raw)
+    fields = header_fields(headers, defects)
+    email = dataclasses.replace(_base(raw, envelope, config, defects), headers=headers, **fields)
     if config.addy_recovery and addy.is_addy(headers):
         email = addy.apply(email, addy.recover(headers, _bodies(raw, email.defects)))
-    email.idempotency_key = message_key(email, raw, raw_message_id, first(headers, "Date"))
+    email.idempotency_key = message_key(email, raw, first_header(headers, "message-id"), first_header(headers, "date"))
     return email
 
 
@@ -110,17 +96,6 @@ def _base(raw: bytes, envelope: SmtpEnvelope, config: SmtpConfig, defects: list[
         raw_mime=raw,
         defects=list(dict.fromkeys(defects)),
     )
-
-
-def _date(value: str | None, defects: list[str]) -> datetime | None:
-    """The Date header, or ``None`` with an ``unparseable_date`` defect when one is present but bad."""
-    try:
-        parsed = parse_date(value)
-    except (OverflowError, ArithmeticError, ValueError):  # years past datetime's range
-        parsed = None
-    if parsed is None and value:
-        defects.append("unparseable_date")
-    return parsed
 
 
 def _bodies(raw: bytes, defects: list[str]) -> list[str]:
