@@ -81,9 +81,8 @@ class SourceConfig(_Strict):
     @field_validator("secrets")
     @classmethod
     def _long_secrets(cls, value: list[SecretStr]) -> list[SecretStr]:
-        for secret in value:
-            if len(secret.get_secret_value()) < 16:
-                raise ValueError(f"each secret must be at least 16 characters ({MAKE_SECRET})")
+        if any(len(secret.get_secret_value()) < 16 for secret in value):
+            raise ValueError(f"each secret must be at least 16 characters ({MAKE_SECRET})")
         return value
 
     @field_validator("allow_ips")

@@ -32,8 +32,18 @@ log = logging.getLogger("mailhook.errors")
 
 
 class MailhookError(Exception):
+    """Base of the errors we answer on purpose; a subclass names its HTTP status and error code
+    in the class statement (``class NotFound(MailhookError, status_code=404, code="not_found")``)."""
+
     status_code = 500
     code = "internal_error"
+
+    def __init_subclass__(cls, *, status_code: int | None = None, code: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if status_code is not None:
+            cls.status_code = status_code
+        if code is not None:
+            cls.code = code
 
     def __init__(self, message: str, *, details: Any = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
@@ -42,62 +52,51 @@ class MailhookError(Exception):
         self.headers = headers
 
 
-class Unauthorized(MailhookError):
-    status_code = 401
-    code = "unauthorized"
+class Unauthorized(MailhookError, status_code=401, code="unauthorized"):
+    """A wrong or unknown secret and a bad signature get the same answer: nothing to probe."""
 
 
-class Forbidden(MailhookError):
-    status_code = 403
-    code = "forbidden"
+class Forbidden(MailhookError, status_code=403, code="forbidden"):
+    """The caller's IP is not in the source's allow-list."""
 
 
-class PayloadTooLarge(MailhookError):
-    status_code = 413
-    code = "payload_too_large"
+class PayloadTooLarge(MailhookError, status_code=413, code="payload_too_large"):
+    """The body is over the source's (or the server's) limit."""
 
 
-class BadPayload(MailhookError):
-    status_code = 400
-    code = "bad_payload"
+class BadPayload(MailhookError, status_code=400, code="bad_payload"):
+    """Malformed JSON, form or MIME, or not the provider's shape: a retry cannot fix it."""
 
 
-class UnsupportedMediaType(MailhookError):
-    status_code = 415
-    code = "unsupported_media_type"
+class UnsupportedMediaType(MailhookError, status_code=415, code="unsupported_media_type"):
+    """The request's content type is not one the provider sends."""
 
 
-class BadParameter(MailhookError):
-    status_code = 400
-    code = "bad_parameter"
+class BadParameter(MailhookError, status_code=400, code="bad_parameter"):
+    """An API query parameter that is unknown or malformed (``details.parameter`` names it)."""
 
     def __init__(self, parameter: str, message: str) -> None:
         super().__init__(message, details={"parameter": parameter})
 
 
-class NotFound(MailhookError):
-    status_code = 404
-    code = "not_found"
+class NotFound(MailhookError, status_code=404, code="not_found"):
+    """No such hook, source or record."""
 
 
-class WaitTimeout(MailhookError):
-    status_code = 408
-    code = "timeout"
+class WaitTimeout(MailhookError, status_code=408, code="timeout"):
+    """``GET /api/v1/wait`` saw no matching message in time (``details`` say what it waited for)."""
 
 
-class ProviderFailed(MailhookError):
-    status_code = 502
-    code = "provider_error"
+class ProviderFailed(MailhookError, status_code=502, code="provider_error"):
+    """An address provider's API refused or failed (``/api/v1/addresses``)."""
 
 
-class StorageUnavailable(MailhookError):
-    status_code = 503
-    code = "storage_unavailable"
+class StorageUnavailable(MailhookError, status_code=503, code="storage_unavailable"):
+    """The database is down: a 5xx makes the provider (or SMTP client) retry later."""
 
 
-class UpstreamUnavailable(MailhookError):
-    status_code = 503
-    code = "upstream_unavailable"
+class UpstreamUnavailable(MailhookError, status_code=503, code="upstream_unavailable"):
+    """A service we must ask first (SNS signing certificates) is unreachable: retry later."""
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:

@@ -47,6 +47,10 @@ def cli(ctx: click.Context) -> None:
     configure_logging(ctx.obj.log_level)
 
 
+_host = click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+_port = click.option("--port", default=8000, show_default=True, type=int, help="TCP port to listen on.")
+
+
 def _settings(ctx: click.Context) -> Settings:
     settings = ctx.find_root().obj
     assert isinstance(settings, Settings)
@@ -54,8 +58,8 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="TCP port to listen on.")
+@_host
+@_port
 @click.option("--workers", default=1, show_default=True, type=int, help="Web processes (uvicorn workers).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
@@ -78,8 +82,8 @@ def worker(ctx: click.Context, burst: bool) -> None:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="TCP port to listen on.")
+@_host
+@_port
 @click.option("--smtp-port", default=2525, show_default=True, type=int, help="SMTP port (when `smtp:` is configured).")
 @click.pass_context
 def dev(ctx: click.Context, host: str, port: int, smtp_port: int) -> None:
