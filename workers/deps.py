@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import Engine
 
 from service.config import ConfigHolder
-from service.outbound import OutboundPolicy, guarded_client
+from service.outbound import GuardedClients
 from service.queue import JobQueue
 from service.settings import Settings
 from service.store.blobs import BlobStore
@@ -29,12 +29,13 @@ class WorkerDeps:
     queue: JobQueue | None = None
     #: Addresses forwarding steps skip (bounces, complaints); the store's list unless given.
     suppressions: SuppressionList | None = None
-    _clients: dict[frozenset[str], httpx.AsyncClient] = field(default_factory=dict)
+    _clients: GuardedClients = field(init=False)
     _txn: TransactionBatcher | None = None
 
     def __post_init__(self) -> None:
         if self.suppressions is None:
             self.suppressions = StoreSuppressionList(self.engine)
+        self._clients = GuardedClients(lambda: self.config.current.outbound.allow_hosts, timeout=15.0)
 
     @property
     def txn(self) -> TransactionBatcher:
@@ -45,15 +46,8 @@ class WorkerDeps:
 
     def http(self) -> httpx.AsyncClient:
         """An outbound client guarded by the current ``outbound.allow_hosts`` (one per policy)."""
-        hosts = frozenset(h.lower() for h in self.config.current.outbound.allow_hosts)
-        client = self._clients.get(hosts)
-        if client is None:
-            client = guarded_client(OutboundPolicy(allow_hosts=hosts), timeout=15.0)
-            self._clients[hosts] = client
-        return client
+        return self._clients.get()
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
+        await self._clients.aclose()
         self.engine.dispose()
