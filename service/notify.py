@@ -13,14 +13,13 @@ Payload: ``{"messages": [[id, [address, ...]], ...]}`` with addresses normalised
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
+from service.background import BackgroundFlusher
 from service.inbound import InboundEmail
 from service.store.recipients import recipients_of
 
@@ -41,51 +40,23 @@ def decode(payload: bytes | str) -> list[tuple[str, list[str]]]:
         return []
 
 
-class StoredPublisher:
+class StoredPublisher(BackgroundFlusher[tuple[str, list[str]]]):
     """Collects stored messages and publishes them from a background task, so the delivery's
     answer never waits for Redis (as ``BatchingEnqueuer`` does for jobs)."""
 
+    task_name = "mailhook-notify"
+
     def __init__(self, redis: Redis, channel: str, *, timeout_s: float = 2.0) -> None:
+        super().__init__(timeout_s=timeout_s)
         self._redis = redis
         self._channel = channel
-        self._timeout_s = timeout_s
-        self._pending: list[tuple[str, list[str]]] = []
-        self._wakeup = asyncio.Event()
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
 
     def add(self, stored: Sequence[tuple[str, InboundEmail]]) -> None:
-        self._pending.extend((mid, [r.address for r in recipients_of(email)]) for mid, email in stored)
-        self._wakeup.set()
+        self._collect((mid, [r.address for r in recipients_of(email)]) for mid, email in stored)
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="mailhook-notify")
+    async def _send(self, batch: list[tuple[str, list[str]]]) -> None:
+        await self._redis.publish(self._channel, encode(batch))
 
-    async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._stopping = True
-        self._wakeup.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), self._timeout_s + 1)
-        except TimeoutError:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        self._task = None
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            await self._flush()
-        await self._flush()
-
-    async def _flush(self) -> None:
-        pending, self._pending = self._pending, []
-        if not pending:
-            return
-        try:
-            await asyncio.wait_for(self._redis.publish(self._channel, encode(pending)), self._timeout_s)
-        except (RedisError, OSError, TimeoutError) as exc:
-            # Waiters re-check on their own now and then; the mail itself is safely stored.
-            log.warning("could not publish %d stored message(s) to waiters: %s", len(pending), exc)
+    def _failed(self, batch: list[tuple[str, list[str]]], exc: BaseException) -> None:
+        # Waiters re-check on their own now and then; the mail itself is safely stored.
+        log.warning("could not publish %d stored message(s) to waiters: %s", len(batch), exc)

@@ -9,7 +9,6 @@ or re-swept message never gets a second job. Producers name the job; ``service``
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Iterable
@@ -17,7 +16,8 @@ from collections.abc import Iterable
 from arq.constants import expires_extra_ms, health_check_key_suffix, job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+
+from service.background import BackgroundFlusher
 
 log = logging.getLogger("mailhook.queue")
 
@@ -71,54 +71,24 @@ class JobQueue:
         return int(await self._script(keys=[job_key_prefix, result_key_prefix], args=argv))
 
 
-class BatchingEnqueuer:
+class BatchingEnqueuer(BackgroundFlusher[str]):
     """Collects committed message ids and flushes them to Redis in the background.
 
     The HTTP answer does not wait for this: a message is safe once committed, and anything that
     fails to enqueue here stays ``pending`` until the sweeper enqueues it.
     """
 
+    task_name = "mailhook-enqueuer"
+
     def __init__(self, queue: JobQueue, *, timeout_s: float = 2.0) -> None:
+        super().__init__(timeout_s=timeout_s)
         self._queue = queue
-        self._timeout_s = timeout_s
-        self._ids: list[str] = []
-        self._wakeup = asyncio.Event()
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
 
     def add(self, message_ids: list[str]) -> None:
-        self._ids.extend(message_ids)
-        self._wakeup.set()
+        self._collect(message_ids)
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="mailhook-enqueuer")
+    async def _send(self, batch: list[str]) -> None:
+        await self._queue.enqueue_many(batch)
 
-    async def stop(self) -> None:
-        """Flush what is collected, then end. No cancellation mid-flush: on Python 3.11 a cancel
-        landing inside ``wait_for`` can be swallowed, which would hang shutdown."""
-        if self._task is None:
-            return
-        self._stopping = True
-        self._wakeup.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), self._timeout_s + 1)
-        except TimeoutError:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        self._task = None
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            await self._flush()
-        await self._flush()
-
-    async def _flush(self) -> None:
-        ids, self._ids = self._ids, []
-        if not ids:
-            return
-        try:
-            await asyncio.wait_for(self._queue.enqueue_many(ids), self._timeout_s)
-        except (RedisError, OSError, TimeoutError) as exc:
-            log.warning("could not enqueue %d message(s), left pending for the sweeper: %s", len(ids), exc)
+    def _failed(self, batch: list[str], exc: BaseException) -> None:
+        log.warning("could not enqueue %d message(s), left pending for the sweeper: %s", len(batch), exc)
