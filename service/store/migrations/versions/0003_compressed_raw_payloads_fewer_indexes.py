@@ -1,20 +1,11 @@
-"""compressed raw payloads, fewer indexes
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-23 01:22:19.440263
-"""
-
-from collections.abc import Sequence
+"""compressed raw payloads, fewer indexes"""
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0003"
+down_revision = "0002"
 
 
 def upgrade() -> None:

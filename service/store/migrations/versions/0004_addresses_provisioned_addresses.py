@@ -1,20 +1,11 @@
-"""addresses: provisioned addresses (issue 10)
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-04 15:34:25.222338
-"""
-
-from collections.abc import Sequence
+"""addresses: provisioned addresses (issue 10)"""
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0004"
+down_revision = "0003"
 
 
 def upgrade() -> None:

@@ -1,20 +1,11 @@
-"""bounces suppressions bounce log cursors
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-04 15:40:37.209423
-"""
-
-from collections.abc import Sequence
+"""bounces suppressions bounce log cursors"""
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0005"
+down_revision = "0004"
 
 
 def upgrade() -> None:

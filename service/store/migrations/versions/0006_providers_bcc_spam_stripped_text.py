@@ -1,20 +1,11 @@
-"""message: bcc, spam verdict, stripped text (provider fields that had nowhere to go)
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-04 16:00:00
-"""
-
-from collections.abc import Sequence
+"""message: bcc, spam verdict, stripped text (provider fields that had nowhere to go)"""
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0006"
+down_revision = "0005"
 
 
 def upgrade() -> None:

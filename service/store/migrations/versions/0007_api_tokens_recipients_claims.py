@@ -2,14 +2,9 @@
 
 Existing messages get their ``messagerecipient`` rows here (the same normalisation as
 ``service.store.recipients``, restated so this revision never changes with the code).
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-04 15:44:02.049976
 """
 
 import json
-from collections.abc import Sequence
 from email.utils import parseaddr
 from typing import Any
 
@@ -17,10 +12,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | None = "0006"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0007"
+down_revision = "0006"
 
 
 def upgrade() -> None:

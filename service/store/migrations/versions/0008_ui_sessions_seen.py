@@ -1,20 +1,11 @@
-"""web inbox: UI sessions, read state, and (status, id) / (source, id) message indexes (issue 12)
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-04 16:40:00.000000
-"""
-
-from collections.abc import Sequence
+"""web inbox: UI sessions, read state, and (status, id) / (source, id) message indexes (issue 12)"""
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0008"
+down_revision = "0007"
 
 
 def upgrade() -> None:

@@ -1,19 +1,10 @@
-"""message bounce: the bounce report of a mail the worker read as a bounce (issue 11)
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-04 16:40:00.000000
-"""
-
-from collections.abc import Sequence
+"""message bounce: the bounce report of a mail the worker read as a bounce (issue 11)"""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0009"
+down_revision = "0008"
 
 
 def upgrade() -> None:
