@@ -23,7 +23,18 @@ def serve_in_thread(app: Any, *, port: int | None = None) -> Iterator[str]:
     """Run ``app`` under a real uvicorn on 127.0.0.1 in a thread; yield its base URL."""
     port = port or free_port()
     # proxy_headers off, as `mailhook serve` runs: X-Forwarded-For is our code's business alone.
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", proxy_headers=False)
+    # A bounded graceful shutdown, as `mailhook serve` has: an open SSE or `wait` response would
+    # otherwise hold the server (and its uvloop) alive in a daemon thread into interpreter exit,
+    # where it can crash the process after every test has passed.
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        proxy_headers=False,
+        timeout_graceful_shutdown=5,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -37,6 +48,8 @@ def serve_in_thread(app: Any, *, port: int | None = None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(15)
+        if thread.is_alive():
+            raise RuntimeError(f"uvicorn on port {port} did not stop within 15 s")
 
 
 @dataclass
