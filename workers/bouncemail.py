@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 
 from service.bounce import BounceReport
 from service.config import SuppressionConfig
-from service.inbound import scrub
+from service.storable import scrub
 from service.store.blobs import BlobStore
 from service.store.bounces import record_bounce_report
 from service.store.models import Attachment, Message

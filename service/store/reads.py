@@ -1,7 +1,7 @@
 """Named read queries for the read API: filtered, cursor-paginated message lists, the oldest
 match after a cursor (what a waiter gets), claiming, and deleting a message with its rows.
 
-Messages are ordered by id: ids are time-ordered (``service.inbound.new_id``), so "newer than a
+Messages are ordered by id: ids are time-ordered (``service.store.ids.new_id``), so "newer than a
 cursor" is ``id > cursor`` on the primary key. Recipient and tag filters go through the
 ``messagerecipient`` indexes (``service.store.recipients``), never through the JSON columns.
 """
