@@ -1,6 +1,6 @@
 """The suppression list: addresses Mailhook must not forward to, and why.
 
-Entries come from bounces (``service.store.bounces`` applies the policy when it records an
+Entries come from bounces (``service.store.bounce_writes`` applies the policy when it records an
 event: a hard bounce or a complaint at once, soft bounces after ``soft_bounce_limit`` within
 ``soft_bounce_window_days``) or by hand (``mailhook suppressions add``). An entry with
 ``expires_at`` in the past no longer applies but stays listed until removed or replaced, so
