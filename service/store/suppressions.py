@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import Engine, and_, delete, or_, select
 from sqlmodel import Field, Session, SQLModel, col
 
 from service.config import SuppressionConfig
-from service.store.models import utcnow
+from service.store.models import as_utc, aware, utcnow
 
 #: ``kind`` of an entry made by hand rather than by a bounce.
 MANUAL = "manual"
@@ -70,25 +70,20 @@ def normalise_address(address: str) -> str:
     return address.strip().strip("<>").strip().lower()
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite hands datetimes back naive; they were stored in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _suppressed(row: Suppression) -> Suppressed:
     return Suppressed(
         row.address,
         row.kind,
         row.reason,
         row.source,
-        _aware(row.created_at),
-        _aware(row.expires_at) if row.expires_at else None,
+        aware(row.created_at),
+        aware(row.expires_at) if row.expires_at else None,
         row.id,
     )
 
 
 def is_active(row: Suppression, now: datetime) -> bool:
-    return row.expires_at is None or _aware(row.expires_at) > now
+    return row.expires_at is None or aware(row.expires_at) > now
 
 
 def expiry(config: SuppressionConfig, now: datetime) -> datetime | None:
@@ -126,7 +121,7 @@ def list_suppressions(
     if address is not None:
         stmt = stmt.where(col(Suppression.address) == normalise_address(address))
     if after is not None:
-        moment, last_id = _aware(after[0]).astimezone(UTC), after[1]
+        moment, last_id = as_utc(after[0]), after[1]
         stmt = stmt.where(
             or_(
                 col(Suppression.created_at) < moment,
