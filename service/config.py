@@ -10,6 +10,7 @@ import ipaddress
 import os
 import re
 from collections.abc import Callable, Collection, Mapping
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -27,7 +28,7 @@ from pydantic import (
 
 from service.addresses.config import AddressAccounts
 from service.smtp.config import SmtpConfig
-from service.source_name import check_source_name
+from service.source_name import check_source_name, repeated, unique_by
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 #: How the error messages tell users to make a good secret.
@@ -179,19 +180,14 @@ class AppConfig(_Strict):
     @field_validator("sources")
     @classmethod
     def _unique_sources(cls, value: list[SourceConfig]) -> list[SourceConfig]:
-        names = [s.name for s in value]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"duplicate source names: {', '.join(dupes)}")
-        return value
+        return unique_by(value, attrgetter("name"), "source names")
 
     @model_validator(mode="after")
     def _unique_bounce_sources(self) -> AppConfig:
         """A pulled account's name is the ``source`` of its bounce events, so it must not be
         shared with another account or a hook source."""
         names = [a.name for a in self.bounce_logs]
-        taken = {s.name for s in self.sources}
-        clashes = sorted({n for n in names if names.count(n) > 1 or n in taken})
+        clashes = sorted({*repeated(names), *{s.name for s in self.sources}.intersection(names)})
         if clashes:
             raise ValueError(f"bounce_logs names must be unique and differ from source names: {', '.join(clashes)}")
         return self

@@ -7,11 +7,12 @@ Domains are stored normalised (lower case, IDNA, no trailing dot) so the RCPT ch
 from __future__ import annotations
 
 import re
+from operator import attrgetter
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from service.source_name import check_source_name
+from service.source_name import check_source_name, unique_by
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _MIN_PASSWORD = 16
@@ -88,11 +89,7 @@ class SmtpConfig(_Strict):
     @field_validator("auth_users")
     @classmethod
     def _unique_users(cls, value: list[SmtpUser]) -> list[SmtpUser]:
-        names = [u.username for u in value]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"duplicate usernames: {', '.join(dupes)}")
-        return value
+        return unique_by(value, attrgetter("username"), "usernames")
 
     @model_validator(mode="after")
     def _consistent(self) -> SmtpConfig:
