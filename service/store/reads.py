@@ -61,11 +61,18 @@ def _recipient_ids(query: MessageQuery) -> Any:
             conditions.append(_R.c.tag == query.to.tag)
     if query.tag is not None:
         conditions.append(_R.c.tag == query.tag)
-    if query.after is not None:
-        conditions.append(_R.c.message_id > query.after)
-    if query.before is not None:
-        conditions.append(_R.c.message_id < query.before)
+    conditions += _id_bounds(_R.c.message_id, query)
     return select(_R.c.message_id).where(*conditions)
+
+
+def _id_bounds(message_id: ColumnElement[str], query: MessageQuery) -> list[ColumnElement[bool]]:
+    """The cursors: ``after`` and ``before`` are exclusive bounds on a message id column."""
+    bounds: list[ColumnElement[bool]] = []
+    if query.after is not None:
+        bounds.append(message_id > query.after)
+    if query.before is not None:
+        bounds.append(message_id < query.before)
+    return bounds
 
 
 def _conditions(query: MessageQuery) -> list[ColumnElement[bool]]:
@@ -83,10 +90,7 @@ def _conditions(query: MessageQuery) -> list[ColumnElement[bool]]:
         found.append(_M.c.source == query.source)
     if query.status is not None:
         found.append(_M.c.status == query.status)
-    if query.after is not None:
-        found.append(_M.c.id > query.after)
-    if query.before is not None:
-        found.append(_M.c.id < query.before)
+    found += _id_bounds(_M.c.id, query)
     if query.unclaimed:
         found.append(_M.c.claimed_at.is_(None))
     return found
