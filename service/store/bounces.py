@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Engine, UniqueConstraint, and_, func, or_, select
+from sqlalchemy import JSON, Column, Engine, UniqueConstraint, func, select
 from sqlmodel import Field, Session, SQLModel, col
 
 from service.bounce import Kind, Reason
 from service.store.models import as_utc, utcnow
+from service.store.paging import newest_first
 
 
 class BounceEvent(SQLModel, table=True):
@@ -82,7 +83,7 @@ def list_bounces(
 
     ``since`` is exclusive and ``until`` inclusive (bounds on ``occurred_at``); ``after`` is the
     ``(occurred_at, id)`` of the last row of the previous page, whose next page comes after it."""
-    stmt = select(BounceEvent).order_by(col(BounceEvent.occurred_at).desc(), col(BounceEvent.id).desc()).limit(limit)
+    stmt = select(BounceEvent)
     if recipient:
         stmt = stmt.where(func.lower(BounceEvent.recipient) == recipient.strip().lower())
     if kind:
@@ -93,14 +94,7 @@ def list_bounces(
         stmt = stmt.where(col(BounceEvent.occurred_at) > as_utc(since))
     if until is not None:
         stmt = stmt.where(col(BounceEvent.occurred_at) <= as_utc(until))
-    if after is not None:
-        moment, last_id = as_utc(after[0]), after[1]
-        stmt = stmt.where(
-            or_(
-                col(BounceEvent.occurred_at) < moment,
-                and_(col(BounceEvent.occurred_at) == moment, col(BounceEvent.id) < last_id),
-            )
-        )
+    stmt = newest_first(stmt, col(BounceEvent.occurred_at), col(BounceEvent.id), after=after, limit=limit)
     with Session(engine) as session:
         rows = list(session.scalars(stmt))
         for row in rows:

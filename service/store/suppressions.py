@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Engine, and_, delete, or_, select
+from sqlalchemy import Engine, delete, or_, select
 from sqlmodel import Field, Session, SQLModel, col
 
 from service.config import SuppressionConfig
-from service.store.models import as_utc, aware, utcnow
+from service.store.models import aware, utcnow
+from service.store.paging import newest_first
 
 #: ``kind`` of an entry made by hand rather than by a bounce.
 MANUAL = "manual"
@@ -114,20 +115,13 @@ def list_suppressions(
 ) -> list[Suppressed]:
     """Newest first (by when the entry was made, then id). ``address`` picks one entry;
     ``after`` is the ``(since, id)`` of the last entry of the previous page."""
-    stmt = select(Suppression).order_by(col(Suppression.created_at).desc(), col(Suppression.id).desc()).limit(limit)
+    stmt = select(Suppression)
     if not include_expired:
         now = utcnow()
         stmt = stmt.where(or_(col(Suppression.expires_at).is_(None), col(Suppression.expires_at) > now))
     if address is not None:
         stmt = stmt.where(col(Suppression.address) == normalise_address(address))
-    if after is not None:
-        moment, last_id = as_utc(after[0]), after[1]
-        stmt = stmt.where(
-            or_(
-                col(Suppression.created_at) < moment,
-                and_(col(Suppression.created_at) == moment, col(Suppression.id) < last_id),
-            )
-        )
+    stmt = newest_first(stmt, col(Suppression.created_at), col(Suppression.id), after=after, limit=limit)
     with Session(engine) as session:
         return [_suppressed(row) for row in session.scalars(stmt)]
 
