@@ -28,7 +28,7 @@ from pydantic import (
 
 from service.addresses.config import AddressAccounts
 from service.smtp.config import SmtpConfig
-from service.source_name import check_source_name, repeated, unique_by
+from service.source_name import BounceSourceName, SourceName, repeated, unique_by
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 #: How the error messages tell users to make a good secret.
@@ -54,7 +54,7 @@ class _Strict(BaseModel):
 class SourceConfig(_Strict):
     """One place mail comes from: a provider account posting to ``/hooks/{name}``."""
 
-    name: str
+    name: SourceName
     provider: str
     secrets: list[SecretStr] = Field(min_length=1)
     signing_keys: list[SecretStr] = Field(default_factory=list)
@@ -63,11 +63,6 @@ class SourceConfig(_Strict):
     #: Amazon SNS sources (``ses``, ``ses-inbound``): the topics this source accepts. Anyone can
     #: point a topic of theirs at a URL, so messages from other topics are refused.
     topic_arns: list[str] = Field(default_factory=list)
-
-    @field_validator("name")
-    @classmethod
-    def _valid_name(cls, value: str) -> str:
-        return check_source_name(value)
 
     @field_validator("provider")
     @classmethod
@@ -132,7 +127,7 @@ class SuppressionConfig(_Strict):
 class BounceLogAccount(_Strict):
     """A provider account whose delivery-failure log a worker cron job pulls (ImprovMX, addy.io)."""
 
-    name: str
+    name: BounceSourceName
     provider: Literal["improvmx", "addy"]
     api_key: SecretStr
     #: The provider's API root; only tests (local fakes) and self-hosted addy.io change it.
@@ -140,11 +135,6 @@ class BounceLogAccount(_Strict):
     #: ImprovMX logs are read per domain; addy.io lists the whole account's failed deliveries.
     domain: str | None = None
     interval_s: float = Field(default=300.0, ge=1)
-
-    @field_validator("name")
-    @classmethod
-    def _valid_name(cls, value: str) -> str:
-        return check_source_name(value, "it names the bounce source")
 
     @field_validator("base_url")
     @classmethod

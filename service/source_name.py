@@ -7,7 +7,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from functools import partial
+from typing import Annotated, TypeVar
+
+from pydantic import AfterValidator
 
 T = TypeVar("T")
 
@@ -21,6 +24,12 @@ def check_source_name(value: str, used: str = "used in URLs") -> str:
     if not SOURCE_NAME.match(value):
         raise ValueError(f"must be lower-case letters, digits, '-' or '_', 1 to 63 of them ({used})")
     return value
+
+
+#: A config field that names a source (``name: SourceName``): checked as it is loaded.
+SourceName = Annotated[str, AfterValidator(check_source_name)]
+#: A pulled bounce-log account's name, which is the ``source`` of the events it records.
+BounceSourceName = Annotated[str, AfterValidator(partial(check_source_name, used="it names the bounce source"))]
 
 
 def repeated(names: Iterable[str]) -> list[str]:

@@ -47,3 +47,26 @@ def test_repeated_smtp_usernames_are_refused() -> None:
     users = ", ".join(f"{{username: {name}, password: {PASSWORD}}}" for name in ["bob", "al", "bob", "al"])
     text = f"smtp:\n  domains: [a.example]\n  auth_require_tls: false\n  auth_users: [{users}]\n"
     assert "duplicate usernames: al, bob" in _problems(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "sources:\n" + _source("Not-Lower"),
+            "sources.0.name: Value error, must be lower-case letters, digits, '-' or '_', 1 to 63 of them"
+            " (used in URLs)",
+        ),
+        (
+            "bounce_logs:\n" + _bounce_log("-dash"),
+            "bounce_logs.0.name: Value error, must be lower-case letters, digits, '-' or '_', 1 to 63 of them"
+            " (it names the bounce source)",
+        ),
+        (
+            "smtp:\n  domains: [a.example]\n  source: " + "x" * 64,
+            "smtp.source: Value error, must be lower-case letters, digits, '-' or '_', 1 to 63 of them (used in URLs)",
+        ),
+    ],
+)
+def test_source_names_follow_one_rule(text: str, message: str) -> None:
+    assert message in _problems(text)

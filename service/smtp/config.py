@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from service.source_name import check_source_name, unique_by
+from service.source_name import SourceName, unique_by
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _MIN_PASSWORD = 16
@@ -51,7 +51,7 @@ class SmtpConfig(_Strict):
     domains and users do not."""
 
     domains: list[str] = Field(min_length=1)
-    source: str = "smtp"
+    source: SourceName = "smtp"
     max_message_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     #: Sessions open at once, in total and per client IP; more are greeted 421 and closed
     #: (each session may hold a message of up to ``max_message_bytes`` in memory).
@@ -80,11 +80,6 @@ class SmtpConfig(_Strict):
         if bad:
             raise ValueError(f"not a domain name: {', '.join(bad)} (list bare domains, e.g. mail.example.com)")
         return list(dict.fromkeys(normalised))
-
-    @field_validator("source")
-    @classmethod
-    def _valid_source(cls, value: str) -> str:
-        return check_source_name(value)
 
     @field_validator("auth_users")
     @classmethod
