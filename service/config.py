@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 import yaml
 from pydantic import (
@@ -28,7 +28,7 @@ from pydantic import (
 
 from service.addresses.config import AddressAccounts
 from service.smtp.config import SmtpConfig
-from service.source_name import BounceSourceName, SourceName, repeated, unique_by
+from service.source_name import BounceSourceName, SourceName, repeated, unique
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 #: How the error messages tell users to make a good secret.
@@ -153,7 +153,7 @@ class BounceLogAccount(_Strict):
 class AppConfig(_Strict):
     """The whole file. New top-level sections (pipelines, routes, smtp) are added here."""
 
-    sources: list[SourceConfig] = Field(default_factory=list)
+    sources: Annotated[list[SourceConfig], unique(attrgetter("name"), "source names")] = Field(default_factory=list)
     slack: SlackConfig | None = None
     # Validated structurally here and compiled by the worker (workers.pipeline.config), which
     # owns the step registry; `mailhook check` runs both.
@@ -166,11 +166,6 @@ class AppConfig(_Strict):
     addresses: AddressAccounts = Field(default_factory=list)
     suppression: SuppressionConfig = SuppressionConfig()
     bounce_logs: list[BounceLogAccount] = Field(default_factory=list)
-
-    @field_validator("sources")
-    @classmethod
-    def _unique_sources(cls, value: list[SourceConfig]) -> list[SourceConfig]:
-        return unique_by(value, attrgetter("name"), "source names")
 
     @model_validator(mode="after")
     def _unique_bounce_sources(self) -> AppConfig:

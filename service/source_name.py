@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator
 
@@ -44,3 +44,8 @@ def unique_by(items: list[T], name: Callable[[T], str], what: str) -> list[T]:
     if dupes:
         raise ValueError(f"duplicate {what}: {', '.join(dupes)}")
     return items
+
+
+def unique(name: Callable[[Any], str], what: str) -> AfterValidator:
+    """For ``Annotated[list[X], unique(attrgetter("name"), "names")]``: the list's ``unique_by``."""
+    return AfterValidator(partial(unique_by, name=name, what=what))

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from operator import attrgetter
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from service.source_name import SourceName, unique_by
+from service.source_name import SourceName, unique
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _MIN_PASSWORD = 16
@@ -62,7 +63,7 @@ class SmtpConfig(_Strict):
     tls_cert: Path | None = None
     tls_key: Path | None = None
     require_tls: bool = False
-    auth_users: list[SmtpUser] = Field(default_factory=list)
+    auth_users: Annotated[list[SmtpUser], unique(attrgetter("username"), "usernames")] = Field(default_factory=list)
     #: ``None`` means "required exactly when ``auth_users`` is not empty".
     auth_required: bool | None = None
     #: Passwords never cross the network in clear unless this is explicitly turned off
@@ -80,11 +81,6 @@ class SmtpConfig(_Strict):
         if bad:
             raise ValueError(f"not a domain name: {', '.join(bad)} (list bare domains, e.g. mail.example.com)")
         return list(dict.fromkeys(normalised))
-
-    @field_validator("auth_users")
-    @classmethod
-    def _unique_users(cls, value: list[SmtpUser]) -> list[SmtpUser]:
-        return unique_by(value, attrgetter("username"), "usernames")
 
     @model_validator(mode="after")
     def _consistent(self) -> SmtpConfig:
