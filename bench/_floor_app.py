@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from service.inbound import new_id
 from service.queue import BatchingEnqueuer, JobQueue
+from service.store.ids import new_id
 
 _SECRET = b"x" * 32
 #: FLOOR_MODE: "full" (default), "nosync" (synchronous=OFF), "nostore" (answer before storing).

@@ -10,8 +10,9 @@ import ipaddress
 import os
 import re
 from collections.abc import Callable, Collection, Mapping
+from operator import attrgetter
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 import yaml
 from pydantic import (
@@ -27,7 +28,7 @@ from pydantic import (
 
 from service.addresses.config import AddressAccounts
 from service.smtp.config import SmtpConfig
-from service.source_name import check_source_name
+from service.source_name import BounceSourceName, SourceName, repeated, unique
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 #: How the error messages tell users to make a good secret.
@@ -53,7 +54,7 @@ class _Strict(BaseModel):
 class SourceConfig(_Strict):
     """One place mail comes from: a provider account posting to ``/hooks/{name}``."""
 
-    name: str
+    name: SourceName
     provider: str
     secrets: list[SecretStr] = Field(min_length=1)
     signing_keys: list[SecretStr] = Field(default_factory=list)
@@ -62,11 +63,6 @@ class SourceConfig(_Strict):
     #: Amazon SNS sources (``ses``, ``ses-inbound``): the topics this source accepts. Anyone can
     #: point a topic of theirs at a URL, so messages from other topics are refused.
     topic_arns: list[str] = Field(default_factory=list)
-
-    @field_validator("name")
-    @classmethod
-    def _valid_name(cls, value: str) -> str:
-        return check_source_name(value)
 
     @field_validator("provider")
     @classmethod
@@ -131,7 +127,7 @@ class SuppressionConfig(_Strict):
 class BounceLogAccount(_Strict):
     """A provider account whose delivery-failure log a worker cron job pulls (ImprovMX, addy.io)."""
 
-    name: str
+    name: BounceSourceName
     provider: Literal["improvmx", "addy"]
     api_key: SecretStr
     #: The provider's API root; only tests (local fakes) and self-hosted addy.io change it.
@@ -139,11 +135,6 @@ class BounceLogAccount(_Strict):
     #: ImprovMX logs are read per domain; addy.io lists the whole account's failed deliveries.
     domain: str | None = None
     interval_s: float = Field(default=300.0, ge=1)
-
-    @field_validator("name")
-    @classmethod
-    def _valid_name(cls, value: str) -> str:
-        return check_source_name(value, "it names the bounce source")
 
     @field_validator("base_url")
     @classmethod
@@ -162,7 +153,7 @@ class BounceLogAccount(_Strict):
 class AppConfig(_Strict):
     """The whole file. New top-level sections (pipelines, routes, smtp) are added here."""
 
-    sources: list[SourceConfig] = Field(default_factory=list)
+    sources: Annotated[list[SourceConfig], unique(attrgetter("name"), "source names")] = Field(default_factory=list)
     slack: SlackConfig | None = None
     # Validated structurally here and compiled by the worker (workers.pipeline.config), which
     # owns the step registry; `mailhook check` runs both.
@@ -176,22 +167,12 @@ class AppConfig(_Strict):
     suppression: SuppressionConfig = SuppressionConfig()
     bounce_logs: list[BounceLogAccount] = Field(default_factory=list)
 
-    @field_validator("sources")
-    @classmethod
-    def _unique_sources(cls, value: list[SourceConfig]) -> list[SourceConfig]:
-        names = [s.name for s in value]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"duplicate source names: {', '.join(dupes)}")
-        return value
-
     @model_validator(mode="after")
     def _unique_bounce_sources(self) -> AppConfig:
         """A pulled account's name is the ``source`` of its bounce events, so it must not be
         shared with another account or a hook source."""
         names = [a.name for a in self.bounce_logs]
-        taken = {s.name for s in self.sources}
-        clashes = sorted({n for n in names if names.count(n) > 1 or n in taken})
+        clashes = sorted({*repeated(names), *{s.name for s in self.sources}.intersection(names)})
         if clashes:
             raise ValueError(f"bounce_logs names must be unique and differ from source names: {', '.join(clashes)}")
         return self

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ExceptionHandler
 
-from service.inbound import scrub
+from service.storable import scrub
 
 log = logging.getLogger("mailhook.errors")
 

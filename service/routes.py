@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -32,62 +34,82 @@ async def ui_not_found(request: Request) -> Response:
     raise PageNotFound("there is no such page")
 
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+
 API = "/api/v1"
 UI = "/ui"
 MSG = f"{UI}/messages/{{id}}"
 
-#: The web inbox (``service.ui``): HTML for people, so none of it is in the OpenAPI description.
+#: ``(methods, path, endpoint)``: the web inbox (``service.ui``), HTML for people, so none of it
+#: is in the OpenAPI description.
+UI_PAGES: list[tuple[str, str, Endpoint]] = [
+    ("GET", "/", to_inbox),
+    ("GET", "/inbox", to_inbox),
+    ("GET", UI, inbox.inbox),
+    ("GET", f"{UI}/inbox/rows", inbox.rows),
+    ("GET", f"{UI}/events", events.events),
+    ("GET", f"{UI}/signin", signin.signin_page),
+    ("POST", f"{UI}/signin", signin.signin),
+    ("POST", f"{UI}/signout", signin.signout),
+    ("GET", MSG, message.message_page),
+    ("GET", f"{MSG}/body", body.html_body),
+    ("GET", f"{MSG}/raw", body.raw),
+    ("GET", f"{MSG}/attachments/{{n:int}}", body.attachment),
+    ("POST", f"{MSG}/replay", message.replay),
+    ("POST", f"{MSG}/unread", message.mark_unread),
+    ("POST", f"{MSG}/delete", message.delete),
+    ("GET", f"{UI}/dead-letters", ops.dead_letters),
+    ("POST", f"{UI}/dead-letters/replay", ops.replay_all),
+    ("GET", f"{UI}/sources", ops.sources),
+    ("POST", f"{UI}/sources/{{name}}/webhook-url", ops.webhook_url),
+    ("GET", f"{UI}/status", ops.status),
+    ("GET", f"{UI}/bounces", bounces.bounces),
+    ("GET", f"{UI}/suppressions", bounces.suppressions),
+    ("POST", f"{UI}/suppressions/add", bounces.add),
+    ("POST", f"{UI}/suppressions/remove", bounces.remove),
+]
+
+#: ``(methods, path, endpoint)``: health, the hooks and the read API (``service.api``).
+ENDPOINTS: list[tuple[str, str, Endpoint]] = [
+    ("GET", "/livez", health.livez),
+    ("GET", "/readyz", health.readyz),
+    ("POST", "/hooks/{source}/{secret}", hooks.receive),
+    ("POST", "/hooks/{source}", hooks.receive),
+    ("GET HEAD", "/hooks/{source}/{secret}", hooks.probe),
+    ("GET HEAD", "/hooks/{source}", hooks.probe),
+    ("GET", f"{API}/messages", messages.list_messages),
+    ("GET", f"{API}/messages/{{id}}", messages.get_one),
+    ("DELETE", f"{API}/messages/{{id}}", admin.delete_one),
+    ("GET", f"{API}/messages/{{id}}/raw", files.raw),
+    ("GET", f"{API}/messages/{{id}}/attachments/{{n:int}}", files.attachment),
+    ("POST", f"{API}/messages/{{id}}/replay", admin.replay),
+    ("GET", f"{API}/cursor", wait.cursor),
+    ("GET", f"{API}/wait", wait.wait),
+    ("POST", f"{API}/addresses", addresses.create),
+    ("GET", f"{API}/addresses", addresses.list_all),
+    ("DELETE", f"{API}/addresses/{{address}}", addresses.delete),
+    ("GET", f"{API}/bounces", api_bounces.list_all),
+    ("GET", f"{API}/suppressions", suppressions.list_all),
+    ("POST", f"{API}/suppressions", suppressions.create),
+    ("DELETE", f"{API}/suppressions/{{address}}", suppressions.delete),
+]
+
+
+def _routes(table: list[tuple[str, str, Endpoint]], *, include_in_schema: bool = True) -> list[BaseRoute]:
+    return [
+        Route(path, endpoint, methods=methods.split(), include_in_schema=include_in_schema)
+        for methods, path, endpoint in table
+    ]
+
+
 UI_ROUTES: list[BaseRoute] = [
-    Route("/", to_inbox, methods=["GET"], include_in_schema=False),
-    Route("/inbox", to_inbox, methods=["GET"], include_in_schema=False),
-    Route(UI, inbox.inbox, methods=["GET"], include_in_schema=False),
-    Route(f"{UI}/inbox/rows", inbox.rows, methods=["GET"], include_in_schema=False),
-    Route(f"{UI}/events", events.events, methods=["GET"], include_in_schema=False),
-    Route(f"{UI}/signin", signin.signin_page, methods=["GET"], include_in_schema=False),
-    Route(f"{UI}/signin", signin.signin, methods=["POST"], include_in_schema=False),
-    Route(f"{UI}/signout", signin.signout, methods=["POST"], include_in_schema=False),
-    Route(MSG, message.message_page, methods=["GET"], include_in_schema=False),
-    Route(f"{MSG}/body", body.html_body, methods=["GET"], include_in_schema=False),
-    Route(f"{MSG}/raw", body.raw, methods=["GET"], include_in_schema=False),
-    Route(f"{MSG}/attachments/{{n:int}}", body.attachment, methods=["GET"], include_in_schema=False),
-    Route(f"{MSG}/replay", message.replay, methods=["POST"], include_in_schema=False),
-    Route(f"{MSG}/unread", message.mark_unread, methods=["POST"], include_in_schema=False),
-    Route(f"{MSG}/delete", message.delete, methods=["POST"], include_in_schema=False),
-    Route(f"{UI}/dead-letters", ops.dead_letters, methods=["GET"], include_in_schema=False),
-    Route(f"{UI}/dead-letters/replay", ops.replay_all, methods=["POST"], include_in_schema=False),
-    Route(f"{UI}/sources", ops.sources, methods=["GET"], include_in_schema=False),
-    Route(f"{UI}/sources/{{name}}/webhook-url", ops.webhook_url, methods=["POST"], include_in_schema=False),
-    Route(f"{UI}/status", ops.status, methods=["GET"], include_in_schema=False),
-    Route(f"{UI}/bounces", bounces.bounces, methods=["GET"], include_in_schema=False),
-    Route(f"{UI}/suppressions", bounces.suppressions, methods=["GET"], include_in_schema=False),
-    Route(f"{UI}/suppressions/add", bounces.add, methods=["POST"], include_in_schema=False),
-    Route(f"{UI}/suppressions/remove", bounces.remove, methods=["POST"], include_in_schema=False),
+    *_routes(UI_PAGES, include_in_schema=False),
     Mount(f"{UI}/static", app=UiStatic(), name="ui-static"),
     Route(f"{UI}/{{path:path}}", ui_not_found, include_in_schema=False),
 ]
 
 ROUTES: list[BaseRoute] = [
-    Route("/livez", health.livez, methods=["GET"]),
-    Route("/readyz", health.readyz, methods=["GET"]),
-    Route("/hooks/{source}/{secret}", hooks.receive, methods=["POST"]),
-    Route("/hooks/{source}", hooks.receive, methods=["POST"]),
-    Route("/hooks/{source}/{secret}", hooks.probe, methods=["GET", "HEAD"]),
-    Route("/hooks/{source}", hooks.probe, methods=["GET", "HEAD"]),
-    Route(f"{API}/messages", messages.list_messages, methods=["GET"]),
-    Route(f"{API}/messages/{{id}}", messages.get_one, methods=["GET"]),
-    Route(f"{API}/messages/{{id}}", admin.delete_one, methods=["DELETE"]),
-    Route(f"{API}/messages/{{id}}/raw", files.raw, methods=["GET"]),
-    Route(f"{API}/messages/{{id}}/attachments/{{n:int}}", files.attachment, methods=["GET"]),
-    Route(f"{API}/messages/{{id}}/replay", admin.replay, methods=["POST"]),
-    Route(f"{API}/cursor", wait.cursor, methods=["GET"]),
-    Route(f"{API}/wait", wait.wait, methods=["GET"]),
-    Route(f"{API}/addresses", addresses.create, methods=["POST"]),
-    Route(f"{API}/addresses", addresses.list_all, methods=["GET"]),
-    Route(f"{API}/addresses/{{address}}", addresses.delete, methods=["DELETE"]),
-    Route(f"{API}/bounces", api_bounces.list_all, methods=["GET"]),
-    Route(f"{API}/suppressions", suppressions.list_all, methods=["GET"]),
-    Route(f"{API}/suppressions", suppressions.create, methods=["POST"]),
-    Route(f"{API}/suppressions/{{address}}", suppressions.delete, methods=["DELETE"]),
+    *_routes(ENDPOINTS),
     Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
     *UI_ROUTES,
 ]

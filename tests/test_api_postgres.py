@@ -16,7 +16,8 @@ from service.cli.web import create_web_app
 from service.config import SuppressionConfig
 from service.settings import Settings
 from service.store.blobs import BlobStore
-from service.store.bounces import BounceEventCreate, record_events
+from service.store.bounce_writes import record_events
+from service.store.bounces import BounceEventCreate
 from service.store.db import make_engine
 from service.store.messages import store_batch
 from service.store.reads import MessageQuery, claim_oldest, delete_message, list_page

@@ -13,7 +13,8 @@ from service.bounce import Kind, Reason
 from service.cli.main import cli
 from service.config import SuppressionConfig
 from service.settings import Settings
-from service.store.bounces import BounceEventCreate, record_events
+from service.store.bounce_writes import record_events
+from service.store.bounces import BounceEventCreate
 from service.store.db import make_engine
 from tests.support.processes import mailhook_command, mailhook_env
 

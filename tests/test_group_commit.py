@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from service.errors import StorageUnavailable
-from service.inbound import InboundEmail, new_id
+from service.inbound import InboundEmail
 from service.ingest.writer import GroupCommitWriter
 from service.settings import Settings
 from service.store.blobs import BlobStore
 from service.store.db import make_engine
+from service.store.ids import new_id
 
 
 def _email(**fields: Any) -> InboundEmail:

@@ -26,11 +26,13 @@ from hypothesis import strategies as st
 from service.bounce import KINDS, REASONS
 from service.config import SourceConfig
 from service.errors import MailhookError
-from service.inbound import InboundEmail, has_unstorable, new_id
+from service.inbound import InboundEmail
 from service.ingest.nonces import NonceCache
 from service.providers import BOUNCE_PROVIDERS, INBOUND_PROVIDERS, PROVIDERS
 from service.providers.base import Delivery, Provider
+from service.storable import has_unstorable
 from service.store.bounces import BounceEventCreate
+from service.store.ids import new_id
 from service.store.message_rows import SQLITE, message_values
 from tests.support.bounce_deliveries import BOUNCE_CASES
 from tests.support.deliveries import (

@@ -16,11 +16,12 @@ from sqlalchemy.dialects import sqlite
 from sqlmodel import SQLModel
 
 from service.config import parse_config
-from service.inbound import Address, InboundEmail, new_id, parse_date
+from service.inbound import Address, InboundEmail, parse_date
 from service.providers import INBOUND_PROVIDERS, Delivery
 from service.settings import Settings
 from service.store.db import make_engine
 from service.store.fastinsert import FastInsert, json_name_address_list, json_string_pairs, json_text, sqlite_datetime
+from service.store.ids import new_id
 from service.store.message_rows import MESSAGE_COLUMNS, SQLITE, message_row, message_values
 from service.store.models import Message, table_of
 from tests.conftest import fixture_bytes
@@ -119,8 +120,8 @@ def _reference_id(value: int) -> str:
 
 def test_new_id_is_the_crockford_ulid_layout(monkeypatch: pytest.MonkeyPatch) -> None:
     for value in [0, 1, 2**128 - 1, *(secrets.randbits(128) for _ in range(2000))]:
-        monkeypatch.setattr("service.inbound.time.time_ns", lambda v=value: (v >> 80) * 1_000_000)
-        monkeypatch.setattr("service.inbound.secrets.randbits", lambda _bits, v=value: v & (2**80 - 1))
+        monkeypatch.setattr("service.store.ids.time.time_ns", lambda v=value: (v >> 80) * 1_000_000)
+        monkeypatch.setattr("service.store.ids.secrets.randbits", lambda _bits, v=value: v & (2**80 - 1))
         assert new_id() == _reference_id(value)
 
 

@@ -14,7 +14,8 @@ from service.config import SuppressionConfig
 from service.inbound import InboundEmail
 from service.settings import Settings
 from service.store.blobs import BlobStore
-from service.store.bounces import BounceEventCreate, list_bounces, record_bounce_report, record_events
+from service.store.bounce_writes import record_bounce_report, record_events
+from service.store.bounces import BounceEventCreate, list_bounces
 from service.store.db import make_engine
 from service.store.messages import store_batch
 from service.store.suppressions import active_suppressions, add_suppression, list_suppressions, remove_suppression

@@ -14,11 +14,12 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlmodel import Session, col
 
-from service.inbound import Address, InboundEmail, new_id
+from service.inbound import Address, InboundEmail
 from service.settings import Settings
 from service.store.blobs import BlobStore
 from service.store.bounces import BounceEvent
 from service.store.db import make_engine
+from service.store.ids import new_id
 from service.store.message_rows import NewMessage
 from service.store.messages import _insert_portable, store_batch
 from service.store.migrate import upgrade

@@ -26,9 +26,9 @@ from sqlalchemy import Connection
 
 from service.bounce import BounceReport
 from service.config import SuppressionConfig
-from service.inbound import scrub
+from service.storable import scrub
 from service.store.blobs import BlobStore
-from service.store.bounces import record_bounce_report
+from service.store.bounce_writes import record_bounce_report
 from service.store.models import Attachment, Message
 from workers.bouncemime import is_report_part, rebuilt_mime
 from workers.bounces import classify_with_defects, mime, original, signals

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from starlette.datastructures import QueryParams
 
 from service.errors import BadParameter
-from service.inbound import encode_id
+from service.store.ids import encode_id
 from service.store.recipients import Recipient, split_address
 
 #: A message id / cursor: 128 bits as 26 lower-case Crockford characters (so the first is 0-7).

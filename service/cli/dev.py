@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from service.cli.dev_redis import remove_record, write_record
-from service.cli.embedded_redis import EmbeddedRedis, port_open
+from service.cli.embedded_redis import EmbeddedRedis, port_open, redis_address
 from service.cli.runner import serve_all
 from service.config import load_config
 from service.providers import PROVIDERS
@@ -47,9 +47,8 @@ def ensure_config(path: Path) -> bool:
 
 def _redis_for_dev(settings: Settings) -> EmbeddedRedis | None:
     """Use the configured Redis when it answers; otherwise start a private one under ./var."""
-    host_port = settings.redis_url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
-    host, _, port = host_port.partition(":")
-    if port_open(host or "127.0.0.1", int(port or 6379)):
+    host, port = redis_address(settings.redis_url)
+    if port_open(host, int(port or 6379)):
         return None
     return EmbeddedRedis(settings.data_dir / "redis").start()
 

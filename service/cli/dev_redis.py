@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from service.cli.embedded_redis import port_open
+from service.cli.embedded_redis import port_open, redis_address
 from service.settings import Settings
 
 RECORD = "dev-redis.json"
@@ -44,6 +44,5 @@ def with_dev_redis(settings: Settings) -> Settings:
 
 
 def _answers(url: str) -> bool:
-    host_port = url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
-    host, _, port = host_port.partition(":")
-    return port.isdigit() and port_open(host or "127.0.0.1", int(port))
+    host, port = redis_address(url)
+    return port.isdigit() and port_open(host, int(port))

@@ -32,6 +32,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def redis_address(url: str) -> tuple[str, str]:
+    """The host (``127.0.0.1`` when none is named) and the port as written (``""`` when none is)
+    of a ``redis://`` URL."""
+    host_port = url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+    host, _, port = host_port.partition(":")
+    return host or "127.0.0.1", port
+
+
 def port_open(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.2):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 
 import click
 from pydantic import ValidationError
@@ -51,6 +52,11 @@ _host = click.option("--host", default="127.0.0.1", show_default=True, help="Int
 _port = click.option("--port", default=8000, show_default=True, type=int, help="TCP port to listen on.")
 
 
+def _listen(command: Callable[..., None]) -> Callable[..., None]:
+    """``--host`` and ``--port``: where a command that serves HTTP listens."""
+    return _host(_port(command))
+
+
 def _settings(ctx: click.Context) -> Settings:
     settings = ctx.find_root().obj
     assert isinstance(settings, Settings)
@@ -58,8 +64,7 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 @cli.command()
-@_host
-@_port
+@_listen
 @click.option("--workers", default=1, show_default=True, type=int, help="Web processes (uvicorn workers).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
@@ -82,8 +87,7 @@ def worker(ctx: click.Context, burst: bool) -> None:
 
 
 @cli.command()
-@_host
-@_port
+@_listen
 @click.option("--smtp-port", default=2525, show_default=True, type=int, help="SMTP port (when `smtp:` is configured).")
 @click.pass_context
 def dev(ctx: click.Context, host: str, port: int, smtp_port: int) -> None:

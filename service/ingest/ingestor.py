@@ -21,7 +21,8 @@ from service.notify import StoredPublisher
 from service.queue import BatchingEnqueuer, JobQueue
 from service.settings import Settings
 from service.store.blobs import BlobStore
-from service.store.bounces import BounceEventCreate, RecordedBounce, record_events
+from service.store.bounce_writes import RecordedBounce, record_events
+from service.store.bounces import BounceEventCreate
 from service.store.db import make_engine
 from service.store.messages import StoreResult
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import mailparser
 
-from service.inbound import safe_filename
+from service.storable import safe_filename
 
 MAX_TEXT = 2_000_000
 

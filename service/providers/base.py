@@ -29,11 +29,13 @@ import httpx
 
 from service.config import SourceConfig
 from service.errors import BadPayload
-from service.inbound import InboundEmail, idempotency_key, repair_text, scrub
+from service.inbound import InboundEmail, repair_text
 from service.ingest.nonces import NonceCache
 from service.providers.json_reader import parse_json
 from service.settings import Settings
+from service.storable import scrub
 from service.store.bounces import BounceEventCreate
+from service.store.ids import idempotency_key
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,11 +7,13 @@ Domains are stored normalised (lower case, IDNA, no trailing dot) so the RCPT ch
 from __future__ import annotations
 
 import re
+from operator import attrgetter
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from service.source_name import check_source_name
+from service.source_name import SourceName, unique
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _MIN_PASSWORD = 16
@@ -50,7 +52,7 @@ class SmtpConfig(_Strict):
     domains and users do not."""
 
     domains: list[str] = Field(min_length=1)
-    source: str = "smtp"
+    source: SourceName = "smtp"
     max_message_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     #: Sessions open at once, in total and per client IP; more are greeted 421 and closed
     #: (each session may hold a message of up to ``max_message_bytes`` in memory).
@@ -61,7 +63,7 @@ class SmtpConfig(_Strict):
     tls_cert: Path | None = None
     tls_key: Path | None = None
     require_tls: bool = False
-    auth_users: list[SmtpUser] = Field(default_factory=list)
+    auth_users: Annotated[list[SmtpUser], unique(attrgetter("username"), "usernames")] = Field(default_factory=list)
     #: ``None`` means "required exactly when ``auth_users`` is not empty".
     auth_required: bool | None = None
     #: Passwords never cross the network in clear unless this is explicitly turned off
@@ -79,20 +81,6 @@ class SmtpConfig(_Strict):
         if bad:
             raise ValueError(f"not a domain name: {', '.join(bad)} (list bare domains, e.g. mail.example.com)")
         return list(dict.fromkeys(normalised))
-
-    @field_validator("source")
-    @classmethod
-    def _valid_source(cls, value: str) -> str:
-        return check_source_name(value)
-
-    @field_validator("auth_users")
-    @classmethod
-    def _unique_users(cls, value: list[SmtpUser]) -> list[SmtpUser]:
-        names = [u.username for u in value]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"duplicate usernames: {', '.join(dupes)}")
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> SmtpConfig:

@@ -13,10 +13,11 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from service.inbound import InboundEmail, idempotency_key
+from service.inbound import InboundEmail
 from service.mime.headers import first_header, header_fields, mime_headers_and_defects
 from service.smtp import addy
 from service.smtp.config import SmtpConfig
+from service.store.ids import idempotency_key
 
 PROVIDER = "smtp"
 #: ``MessageRaw.payload`` for SMTP holds the transaction (who, to whom, over what); the message

@@ -9,12 +9,12 @@ refused (401/403), so the puller stops calling with it until the key in the conf
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from service.store.models import utcnow
+from service.store.models import aware, utcnow
 
 
 class BounceLogCursor(SQLModel, table=True):
@@ -39,16 +39,13 @@ class CursorState:
     last_error: str | None
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
 def load_cursor(engine: Engine, account: str) -> CursorState:
     with Session(engine) as session:
         row = session.get(BounceLogCursor, account)
     if row is None:
         return CursorState(account, None, None, 0, None, None)
-    return CursorState(account, row.cursor, _aware(row.next_run_at), row.failures, row.halted_key, row.last_error)
+    next_run_at = aware(row.next_run_at) if row.next_run_at else None
+    return CursorState(account, row.cursor, next_run_at, row.failures, row.halted_key, row.last_error)
 
 
 def _update(engine: Engine, account: str, **values: object) -> None:

@@ -13,8 +13,10 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from service.inbound import InboundAttachment, InboundEmail, new_id, scrub
+from service.inbound import InboundAttachment, InboundEmail
+from service.storable import scrub
 from service.store.blobs import BlobStore
+from service.store.ids import new_id
 from service.store.message_rows import (
     ATTACHMENT_COLUMNS,
     RAW_COLUMNS,

@@ -1,7 +1,7 @@
 """Named read queries for the read API: filtered, cursor-paginated message lists, the oldest
 match after a cursor (what a waiter gets), claiming, and deleting a message with its rows.
 
-Messages are ordered by id: ids are time-ordered (``service.inbound.new_id``), so "newer than a
+Messages are ordered by id: ids are time-ordered (``service.store.ids.new_id``), so "newer than a
 cursor" is ``id > cursor`` on the primary key. Recipient and tag filters go through the
 ``messagerecipient`` indexes (``service.store.recipients``), never through the JSON columns.
 """
@@ -61,11 +61,18 @@ def _recipient_ids(query: MessageQuery) -> Any:
             conditions.append(_R.c.tag == query.to.tag)
     if query.tag is not None:
         conditions.append(_R.c.tag == query.tag)
-    if query.after is not None:
-        conditions.append(_R.c.message_id > query.after)
-    if query.before is not None:
-        conditions.append(_R.c.message_id < query.before)
+    conditions += _id_bounds(_R.c.message_id, query)
     return select(_R.c.message_id).where(*conditions)
+
+
+def _id_bounds(message_id: ColumnElement[str], query: MessageQuery) -> list[ColumnElement[bool]]:
+    """The cursors: ``after`` and ``before`` are exclusive bounds on a message id column."""
+    bounds: list[ColumnElement[bool]] = []
+    if query.after is not None:
+        bounds.append(message_id > query.after)
+    if query.before is not None:
+        bounds.append(message_id < query.before)
+    return bounds
 
 
 def _conditions(query: MessageQuery) -> list[ColumnElement[bool]]:
@@ -83,10 +90,7 @@ def _conditions(query: MessageQuery) -> list[ColumnElement[bool]]:
         found.append(_M.c.source == query.source)
     if query.status is not None:
         found.append(_M.c.status == query.status)
-    if query.after is not None:
-        found.append(_M.c.id > query.after)
-    if query.before is not None:
-        found.append(_M.c.id < query.before)
+    found += _id_bounds(_M.c.id, query)
     if query.unclaimed:
         found.append(_M.c.claimed_at.is_(None))
     return found

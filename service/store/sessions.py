@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, or_, select, update
 from sqlmodel import Field, SQLModel
 
-from service.store.models import table_of, utcnow
+from service.store.models import aware, table_of, utcnow
 from service.store.tokens import ApiToken, Scope
 
 #: A session unused this long is over (sign in again).
@@ -61,11 +61,6 @@ def _digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite hands datetimes back without an offset; they were stored in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
-
-
 def create_session(engine: Engine, token: ApiToken) -> str:
     """Open a session for a verified token; returns the session id for the cookie (not stored)."""
     assert token.id is not None
@@ -102,10 +97,10 @@ def find_session(engine: Engine, session_id: str) -> SessionInfo | None:
     if row is None:
         return None
     token_id, csrf, created_at, last_seen_at, name, scope = row
-    if now - _aware(last_seen_at) > IDLE_TIMEOUT or now - _aware(created_at) > MAX_AGE:
+    if now - aware(last_seen_at) > IDLE_TIMEOUT or now - aware(created_at) > MAX_AGE:
         end_session(engine, session_id)
         return None
-    if now - _aware(last_seen_at) >= TOUCH_RESOLUTION:
+    if now - aware(last_seen_at) >= TOUCH_RESOLUTION:
         with engine.begin() as conn:
             conn.execute(update(_S).where(_S.c.id_sha256 == wanted).values(last_seen_at=now))
     return SessionInfo(token_id=token_id, token_name=name, scope=scope, csrf=csrf)

@@ -1,6 +1,6 @@
 """The suppression list: addresses Mailhook must not forward to, and why.
 
-Entries come from bounces (``service.store.bounces`` applies the policy when it records an
+Entries come from bounces (``service.store.bounce_writes`` applies the policy when it records an
 event: a hard bounce or a complaint at once, soft bounces after ``soft_bounce_limit`` within
 ``soft_bounce_window_days``) or by hand (``mailhook suppressions add``). An entry with
 ``expires_at`` in the past no longer applies but stays listed until removed or replaced, so
@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Engine, and_, delete, or_, select
+from sqlalchemy import Engine, delete, or_, select
 from sqlmodel import Field, Session, SQLModel, col
 
 from service.config import SuppressionConfig
-from service.store.models import utcnow
+from service.store.models import aware, utcnow
+from service.store.paging import newest_first
 
 #: ``kind`` of an entry made by hand rather than by a bounce.
 MANUAL = "manual"
@@ -70,25 +71,20 @@ def normalise_address(address: str) -> str:
     return address.strip().strip("<>").strip().lower()
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite hands datetimes back naive; they were stored in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _suppressed(row: Suppression) -> Suppressed:
     return Suppressed(
         row.address,
         row.kind,
         row.reason,
         row.source,
-        _aware(row.created_at),
-        _aware(row.expires_at) if row.expires_at else None,
+        aware(row.created_at),
+        aware(row.expires_at) if row.expires_at else None,
         row.id,
     )
 
 
 def is_active(row: Suppression, now: datetime) -> bool:
-    return row.expires_at is None or _aware(row.expires_at) > now
+    return row.expires_at is None or aware(row.expires_at) > now
 
 
 def expiry(config: SuppressionConfig, now: datetime) -> datetime | None:
@@ -119,20 +115,13 @@ def list_suppressions(
 ) -> list[Suppressed]:
     """Newest first (by when the entry was made, then id). ``address`` picks one entry;
     ``after`` is the ``(since, id)`` of the last entry of the previous page."""
-    stmt = select(Suppression).order_by(col(Suppression.created_at).desc(), col(Suppression.id).desc()).limit(limit)
+    stmt = select(Suppression)
     if not include_expired:
         now = utcnow()
         stmt = stmt.where(or_(col(Suppression.expires_at).is_(None), col(Suppression.expires_at) > now))
     if address is not None:
         stmt = stmt.where(col(Suppression.address) == normalise_address(address))
-    if after is not None:
-        moment, last_id = _aware(after[0]).astimezone(UTC), after[1]
-        stmt = stmt.where(
-            or_(
-                col(Suppression.created_at) < moment,
-                and_(col(Suppression.created_at) == moment, col(Suppression.id) < last_id),
-            )
-        )
+    stmt = newest_first(stmt, col(Suppression.created_at), col(Suppression.id), after=after, limit=limit)
     with Session(engine) as session:
         return [_suppressed(row) for row in session.scalars(stmt)]
 

@@ -18,7 +18,7 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, Engine, or_, select, update
 from sqlmodel import Field, Session, SQLModel, col
 
-from service.store.models import utcnow
+from service.store.models import aware, utcnow
 
 PREFIX = "mh_"
 #: ``mh_`` + ``secrets.token_urlsafe(32)`` (43 characters of the URL-safe alphabet).
@@ -100,14 +100,9 @@ def verify_token(engine: Engine, presented: str) -> ApiToken | None:
             return None
         now = utcnow()
         last = row.last_used_at
-        if last is None or now - _aware(last) >= LAST_USED_RESOLUTION:
+        if last is None or now - aware(last) >= LAST_USED_RESOLUTION:
             session.execute(update(ApiToken).where(col(ApiToken.id) == row.id).values(last_used_at=now))
             session.commit()
             row.last_used_at = now
         session.expunge(row)
     return row
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands datetimes back without an offset; they were stored in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)

@@ -15,10 +15,11 @@ from typing import Any
 from sqlmodel import Session
 
 from service.config import ConfigHolder
-from service.inbound import Address, InboundAttachment, InboundEmail, new_id
+from service.inbound import Address, InboundAttachment, InboundEmail
 from service.settings import Settings
 from service.store.blobs import BlobStore
 from service.store.db import make_engine
+from service.store.ids import new_id
 from service.store.messages import store_batch
 from service.store.models import Message
 from service.store.runs import load_job

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 
 from service.config import BounceLogAccount
+from service.store.bounce_writes import record_events
 from service.store.bouncelogs import CursorState, load_cursor, save_failure, save_success
-from service.store.bounces import record_events
 from workers.bouncelogs import addy, improvmx
 from workers.bouncelogs.fetch import Pulled, PullError, Refused, Throttled, parse_time
 from workers.deps import WorkerDeps
