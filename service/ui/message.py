@@ -40,9 +40,8 @@ VIEWS = {
 AUTH_KEYS = ("spf", "dkim", "dmarc")
 
 
-class QueueUnavailable(UiError):
-    status_code = 503
-    title = "Queue unavailable"
+class QueueUnavailable(UiError, status_code=503, title="Queue unavailable"):
+    """The job queue (Redis) did not take a replay; the message is pending again."""
 
 
 def _auth(detail: dict[str, Any]) -> list[tuple[str, str]]:
