@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from sqlmodel import Session
 from starlette.requests import Request
@@ -12,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from service.api import spec, views
 from service.api.auth import authorize
+from service.api.keyset import page_of
 from service.api.params import CURSOR_PATTERN, Query
 from service.errors import NotFound
 from service.state import AppState
@@ -23,6 +25,7 @@ from service.store.tokens import Scope
 _ID = re.compile(CURSOR_PATTERN)
 _STATUSES = [s.value for s in MessageStatus]
 _LIST_PARAMS = ("to", "from", "subject", "text", "tag", "source", "status", "since", "until", "cursor", "limit")
+T = TypeVar("T")
 
 
 def message_id(request: Request) -> str:
@@ -31,6 +34,19 @@ def message_id(request: Request) -> str:
     if not _ID.fullmatch(value):
         raise NotFound(f"no message with id {value[:40]!r}")
     return value
+
+
+async def message_answer(request: Request, read: Callable[[AppState, str], T | None]) -> T:
+    """``read(state, id)`` for the ``{id}`` in the path, asked with a read token and no query
+    parameters; ``None`` from ``read`` is 404."""
+    await authorize(request, Scope.read)
+    Query(request.query_params, ())
+    mid = message_id(request)
+    state: AppState = request.app.state.mailhook
+    found = await asyncio.to_thread(read, state, mid)
+    if found is None:
+        raise NotFound(f"no message with id {mid}")
+    return found
 
 
 def _query(q: Query) -> MessageQuery:
@@ -51,14 +67,14 @@ def _query(q: Query) -> MessageQuery:
     )
 
 
+def summaries(state: AppState, rows: Sequence[Message]) -> list[dict[str, Any]]:
+    """Messages as the API lists them (``views.summary``: with their code and recipient)."""
+    return [views.summary(row, state.content.extracted(row)) for row in rows]
+
+
 def _page(state: AppState, query: MessageQuery, limit: int) -> dict[str, Any]:
-    rows = list_page(state.ingest.engine, query, limit=limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "items": [views.summary(row, state.content.extracted(row)) for row in rows],
-        "next_cursor": rows[-1].id if more and rows else None,
-    }
+    rows, last = page_of(list_page(state.ingest.engine, query, limit=limit + 1), limit)
+    return {"items": summaries(state, rows), "next_cursor": last.id if last is not None else None}
 
 
 @spec.documented(
@@ -92,7 +108,8 @@ async def list_messages(request: Request) -> Response:
     return JSONResponse(await asyncio.to_thread(_page, state, query, limit))
 
 
-def _detail(state: AppState, mid: str) -> dict[str, Any] | None:
+def message_detail(state: AppState, mid: str) -> dict[str, Any] | None:
+    """``GET /api/v1/messages/{id}``'s answer (and the UI's message page), ``None`` if there is no such message."""
     engine = state.ingest.engine
     with Session(engine) as session:
         message: Message | None = get_message(session, mid)
@@ -114,11 +131,4 @@ def _detail(state: AppState, mid: str) -> dict[str, Any] | None:
     }
 )
 async def get_one(request: Request) -> Response:
-    await authorize(request, Scope.read)
-    Query(request.query_params, ())
-    mid = message_id(request)
-    state: AppState = request.app.state.mailhook
-    found = await asyncio.to_thread(_detail, state, mid)
-    if found is None:
-        raise NotFound(f"no message with id {mid}")
-    return JSONResponse(found)
+    return JSONResponse(await message_answer(request, message_detail))

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from service.api.content import Body
-from service.api.files import _attachment, _raw
+from service.api.files import attachment_download, raw_download
 from service.api.params import CURSOR_PATTERN
 from service.errors import NotFound
 from service.state import AppState
@@ -149,9 +149,10 @@ async def _downloaded(make: Callable[..., Response | None], *args: Any) -> Respo
 
 async def raw(request: Request) -> Response:
     await require_session(request)
-    return await _downloaded(_raw, app_state(request), message_id(request))
+    return await _downloaded(raw_download, app_state(request), message_id(request))
 
 
 async def attachment(request: Request) -> Response:
     await require_session(request)
-    return await _downloaded(_attachment, app_state(request), message_id(request), int(request.path_params["n"]))
+    n = int(request.path_params["n"])
+    return await _downloaded(attachment_download, app_state(request), message_id(request), n)
