@@ -15,13 +15,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service.api import spec
-from service.api.auth import authorize
 from service.api.keyset import keyset_page
 from service.api.params import Query
 from service.api.views import iso
 from service.bounce import KINDS
 from service.store.bounces import BounceEvent, list_bounces
-from service.store.tokens import Scope
 
 _PARAMS = ("recipient", "kind", "source", "since", "until", "cursor", "limit")
 _FIELDS = (
@@ -62,23 +60,23 @@ def bounce_view(row: BounceEvent) -> dict[str, Any]:
             spec.query("source", "Hook source or bounce_logs account it came from"),
             spec.query("since", "Occurred after this time", spec.TIMESTAMP),
             spec.query("until", "Occurred at or before this time", spec.TIMESTAMP),
-            spec.query("cursor", "next_cursor of the previous page", spec.KEYSET),
-            spec.query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
+            *spec.paging(spec.KEYSET),
         ],
         "responses": spec.responses({"200": spec.JSON("BouncePage", "A page of bounce events")}, found=False),
     }
 )
 async def list_all(request: Request) -> Response:
-    await authorize(request, Scope.read)
-    q = Query(request.query_params, _PARAMS)
+    return await keyset_page(
+        request, _PARAMS, _filters, list_bounces, key=lambda row: (row.occurred_at, row.id), view=bounce_view
+    )
+
+
+def _filters(q: Query) -> dict[str, Any]:
     recipient = q.address("recipient")
-    filters: dict[str, Any] = {
+    return {
         "recipient": recipient.address if recipient else None,
         "kind": q.choice("kind", KINDS),
         "source": q.text("source"),
         "since": q.timestamp("since"),
         "until": q.timestamp("until"),
     }
-    return await keyset_page(
-        request, q, list_bounces, filters, key=lambda row: (row.occurred_at, row.id), view=bounce_view
-    )

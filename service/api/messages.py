@@ -94,8 +94,7 @@ def _page(state: AppState, query: MessageQuery, limit: int) -> dict[str, Any]:
             spec.query("status", "Processing status", {"type": "string", "enum": _STATUSES}),
             spec.query("since", "Stored after this cursor or time", spec.MOMENT),
             spec.query("until", "Stored before this cursor or at/before this time", spec.MOMENT),
-            spec.query("cursor", "next_cursor of the previous page", {"type": "string", "pattern": CURSOR_PATTERN}),
-            spec.query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
+            *spec.paging({"type": "string", "pattern": CURSOR_PATTERN}),
         ],
         "responses": spec.responses({"200": spec.JSON("Page", "A page of message summaries")}, found=False),
     }

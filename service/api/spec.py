@@ -219,6 +219,16 @@ KEYSET = {"type": "string", "pattern": KEYSET_PATTERN}
 TIMESTAMP = {"type": "string", "description": "an ISO 8601 timestamp (UTC unless it says) or Unix seconds"}
 ID_PARAMETER = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "pattern": CURSOR_PATTERN}}
 JSON = _json
+
+
+def paging(cursor: dict[str, Any]) -> list[dict[str, Any]]:
+    """A list's ``cursor`` (``next_cursor`` of the previous page, of schema ``cursor``) and ``limit``."""
+    return [
+        query("cursor", "next_cursor of the previous page", cursor),
+        query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
+    ]
+
+
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 
 

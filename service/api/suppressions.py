@@ -80,23 +80,20 @@ def _expiry(value: object) -> datetime | None:
         "parameters": [
             spec.query("address", "Only this address's entry (any case)", spec.ADDRESS),
             spec.query("include_expired", "Also entries whose expires_at has passed", {"type": "boolean"}),
-            spec.query("cursor", "next_cursor of the previous page", spec.KEYSET),
-            spec.query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
+            *spec.paging(spec.KEYSET),
         ],
         "responses": spec.responses({"200": spec.JSON("SuppressionPage", "A page of entries")}, found=False),
     }
 )
 async def list_all(request: Request) -> Response:
-    await authorize(request, Scope.read)
-    q = Query(request.query_params, _PARAMS)
-    given = q.address("address")
-    filters: dict[str, Any] = {
-        "address": given.address if given else None,
-        "include_expired": q.flag("include_expired"),
-    }
     return await keyset_page(
-        request, q, list_suppressions, filters, key=lambda entry: (entry.since, entry.id), view=Suppressed.as_dict
+        request, _PARAMS, _filters, list_suppressions, key=lambda row: (row.since, row.id), view=Suppressed.as_dict
     )
+
+
+def _filters(q: Query) -> dict[str, Any]:
+    given = q.address("address")
+    return {"address": given.address if given else None, "include_expired": q.flag("include_expired")}
 
 
 @spec.documented(
