@@ -23,7 +23,8 @@ from service.api import spec
 from service.api.messages import message_answer
 from service.errors import NotFound
 from service.state import AppState
-from service.store.messages import get_message, get_raw, list_attachments
+from service.store.messages import get_message, get_raw
+from service.store.parts import message_with_attachments
 
 _TOKEN = r"[A-Za-z0-9!#$&^_.+-]+"
 _MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(\s*;\s*{_TOKEN}=(?:{_TOKEN}|\"[^\"\r\n\\]*\"))*")
@@ -84,12 +85,11 @@ async def raw(request: Request) -> Response:
 
 def attachment_download(state: AppState, mid: str, position: int) -> Response | None:
     """Attachment ``position`` of the message as a download, ``None`` if there is no such message."""
-    with Session(state.ingest.engine) as session:
-        message = get_message(session, mid)
-        if message is None:
-            return None
-        rows = [row for row in list_attachments(session, mid) if row.position == position]
-        session.expunge_all()
+    found = message_with_attachments(state.ingest.engine, mid)
+    if found is None:
+        return None
+    message, attachments = found
+    rows = [row for row in attachments if row.position == position]
     if state.content.unhydrated(message):  # the worker has not stored its parts yet: parse them
         item: dict[str, Any] | None = state.content.parsed_attachment(message, position)
         if item is None:

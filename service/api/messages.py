@@ -7,7 +7,6 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -17,8 +16,8 @@ from service.api.keyset import page_of
 from service.api.params import CURSOR_PATTERN, Query
 from service.errors import NotFound
 from service.state import AppState
-from service.store.messages import get_message, list_attachments
 from service.store.models import Message, MessageStatus
+from service.store.parts import message_with_attachments
 from service.store.reads import MessageQuery, bounce_of, list_page, runs_of
 from service.store.tokens import Scope
 
@@ -110,12 +109,10 @@ async def list_messages(request: Request) -> Response:
 def message_detail(state: AppState, mid: str) -> dict[str, Any] | None:
     """``GET /api/v1/messages/{id}``'s answer (and the UI's message page), ``None`` if there is no such message."""
     engine = state.ingest.engine
-    with Session(engine) as session:
-        message: Message | None = get_message(session, mid)
-        if message is None:
-            return None
-        attachments = list_attachments(session, mid)
-        session.expunge_all()
+    found = message_with_attachments(engine, mid)
+    if found is None:
+        return None
+    message, attachments = found
     body = state.content.body(message)
     extracted = state.content.extracted(message, body)
     return views.detail(message, body, extracted, attachments, runs_of(engine, mid), bounce_of(engine, mid))

@@ -29,7 +29,8 @@ from service.api.files import attachment_download, raw_download
 from service.api.params import CURSOR_PATTERN
 from service.errors import NotFound
 from service.state import AppState
-from service.store.messages import get_message, get_raw, list_attachments
+from service.store import reads
+from service.store.messages import get_raw, list_attachments
 from service.store.models import Message
 from service.ui.errors import PageNotFound
 from service.ui.htmlsafe import MAX_INLINE_IMAGE, document, sanitize
@@ -63,11 +64,9 @@ def message_id(request: Request) -> str:
 
 
 def load_message(state: AppState, mid: str) -> Message:
-    with Session(state.ingest.engine) as session:
-        message = get_message(session, mid)
-        if message is None:
-            raise PageNotFound(f"no message with id {mid}")
-        session.expunge(message)
+    message = reads.load_message(state.ingest.engine, mid)
+    if message is None:
+        raise PageNotFound(f"no message with id {mid}")
     return message
 
 
