@@ -8,10 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlmodel import Session, select
 
 from service.cli.inspect import inspect_stored
 from service.config import parse_config
+from service.queue import JobQueue
 from service.settings import Settings
 from service.store.blobs import BlobStore
 from service.store.db import make_engine
@@ -243,3 +245,22 @@ async def test_replay_needs_admin_and_queues_a_job(
     assert len(detail["runs"]) == 2 and all(run["status"] == "succeeded" for run in detail["runs"])
     assert detail["runs"][0]["steps"][0]["position"] == 0
     assert (await api.post("/api/v1/messages/01aaaaaaaaaaaaaaaaaaaaaaaa/replay", headers=admin)).status_code == 404
+
+
+async def test_replay_while_the_queue_is_down_is_503_and_leaves_the_message_pending(
+    api: httpx.AsyncClient, settings: Settings, run_worker: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mid = await deliver(api, "replay-down@qa.example.com")
+    await run_worker()
+
+    async def refused(self: JobQueue, *args: Any, **kwargs: Any) -> int:
+        raise RedisConnectionError("Connection refused")
+
+    monkeypatch.setattr(JobQueue, "enqueue_many", refused)
+    response = await api.post(f"/api/v1/messages/{mid}/replay", headers=bearer(make_token(settings, Scope.admin)))
+    assert response.status_code == 503
+    assert response.json() == {
+        "error": "storage_unavailable",
+        "message": "the job queue is unavailable (ConnectionError); retry later",
+    }
+    assert (await api.get(f"/api/v1/messages/{mid}")).json()["status"] == "pending"  # the sweeper queues it

@@ -76,23 +76,14 @@ _PROVIDER_ERRORS = {
     {
         "summary": "Make an address at a forwarding provider that delivers to this Mailhook",
         "security": spec.SECURITY,
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["via"],
-                        "additionalProperties": False,
-                        "properties": {
-                            "via": {"type": "string", "description": "address account name, or its provider"},
-                            "local_part": {"type": "string"},
-                            "domain": {"type": "string"},
-                        },
-                    }
-                }
+        "requestBody": spec.json_body(
+            ["via"],
+            {
+                "via": {"type": "string", "description": "address account name, or its provider"},
+                "local_part": {"type": "string"},
+                "domain": {"type": "string"},
             },
-        },
+        ),
         "responses": spec.responses(
             {"201": {"description": "Made", "content": _ADDRESS_JSON}}, admin=True, found=False, extra=_PROVIDER_ERRORS
         ),

@@ -22,8 +22,9 @@ from service.store.tokens import Scope
 log = logging.getLogger("mailhook.api")
 
 
-def _delete(state: AppState, mid: str) -> bool:
-    """Rows first (one transaction), then the blobs nothing references any more."""
+def delete_stored(state: AppState, mid: str) -> bool:
+    """Delete the message: rows first (one transaction), then the blobs nothing references any
+    more; ``False`` if there is no such message."""
     orphans = delete_message(state.ingest.engine, mid)
     if orphans is None:
         return False
@@ -34,6 +35,20 @@ def _delete(state: AppState, mid: str) -> bool:
             log.warning("could not remove blob %s of deleted message %s: %s", sha, mid, type(exc).__name__)
     state.content.forget(mid)
     return True
+
+
+async def replay_stored(state: AppState, mid: str, *, resume: bool, then: str = "retry later") -> None:
+    """Queue the message's pipeline again (``resume``: resume its failed runs at the failed step).
+
+    Raises ``NotFound``, or ``StorageUnavailable`` (ending with ``then``) when the job queue is
+    unavailable: the message is pending again, and the worker's sweeper queues it once Redis answers."""
+    kwargs = await asyncio.to_thread(prepare_replay, state.ingest.engine, mid, resume=resume)
+    if kwargs is None:
+        raise NotFound(f"no message with id {mid}")
+    try:
+        await enqueue_replay(state.ingest.queue, mid, kwargs)
+    except (RedisError, OSError) as exc:
+        raise StorageUnavailable(f"the job queue is unavailable ({type(exc).__name__}); {then}") from None
 
 
 @spec.documented(
@@ -49,7 +64,7 @@ async def delete_one(request: Request) -> Response:
     Query(request.query_params, ())
     mid = message_id(request)
     state: AppState = request.app.state.mailhook
-    if not await asyncio.to_thread(_delete, state, mid):
+    if not await asyncio.to_thread(delete_stored, state, mid):
         raise NotFound(f"no message with id {mid}")
     return Response(status_code=204)
 
@@ -85,13 +100,5 @@ async def replay(request: Request) -> Response:
     await authorize(request, Scope.admin)
     resume = Query(request.query_params, ("resume",)).flag("resume")
     mid = message_id(request)
-    state: AppState = request.app.state.mailhook
-    kwargs = await asyncio.to_thread(prepare_replay, state.ingest.engine, mid, resume=resume)
-    if kwargs is None:
-        raise NotFound(f"no message with id {mid}")
-    try:
-        await enqueue_replay(state.ingest.queue, mid, kwargs)
-    except (RedisError, OSError) as exc:
-        # The message is pending again; the worker's sweeper queues it once Redis answers.
-        raise StorageUnavailable(f"the job queue is unavailable ({type(exc).__name__}); retry later") from None
+    await replay_stored(request.app.state.mailhook, mid, resume=resume)
     return JSONResponse({"status": "queued", "message_id": mid}, 202)

@@ -9,20 +9,17 @@ and id, so paging stays exact when events share a timestamp.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from service.api import spec
-from service.api.auth import authorize
-from service.api.params import Query, keyset_cursor
+from service.api.keyset import keyset_page
+from service.api.params import Query
 from service.api.views import iso
 from service.bounce import KINDS
-from service.state import AppState
 from service.store.bounces import BounceEvent, list_bounces
-from service.store.tokens import Scope
 
 _PARAMS = ("recipient", "kind", "source", "since", "until", "cursor", "limit")
 _FIELDS = (
@@ -63,27 +60,23 @@ def bounce_view(row: BounceEvent) -> dict[str, Any]:
             spec.query("source", "Hook source or bounce_logs account it came from"),
             spec.query("since", "Occurred after this time", spec.TIMESTAMP),
             spec.query("until", "Occurred at or before this time", spec.TIMESTAMP),
-            spec.query("cursor", "next_cursor of the previous page", spec.KEYSET),
-            spec.query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
+            *spec.paging(spec.KEYSET),
         ],
         "responses": spec.responses({"200": spec.JSON("BouncePage", "A page of bounce events")}, found=False),
     }
 )
 async def list_all(request: Request) -> Response:
-    await authorize(request, Scope.read)
-    q = Query(request.query_params, _PARAMS)
+    return await keyset_page(
+        request, _PARAMS, _filters, list_bounces, key=lambda row: (row.occurred_at, row.id), view=bounce_view
+    )
+
+
+def _filters(q: Query) -> dict[str, Any]:
     recipient = q.address("recipient")
-    filters: dict[str, Any] = {
+    return {
         "recipient": recipient.address if recipient else None,
         "kind": q.choice("kind", KINDS),
         "source": q.text("source"),
         "since": q.timestamp("since"),
         "until": q.timestamp("until"),
-        "after": q.keyset("cursor"),
     }
-    limit = q.integer("limit", default=50, low=1, high=200)
-    state: AppState = request.app.state.mailhook
-    rows = await asyncio.to_thread(list_bounces, state.ingest.engine, limit=limit + 1, **filters)
-    more, rows = len(rows) > limit, rows[:limit]
-    next_cursor = keyset_cursor(rows[-1].occurred_at, rows[-1].id) if more and rows else None
-    return JSONResponse({"items": [bounce_view(row) for row in rows], "next_cursor": next_cursor})

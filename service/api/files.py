@@ -10,7 +10,6 @@ from rendering an HTML "attachment" in our origin.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 from typing import Any
@@ -21,13 +20,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from service.api import spec
-from service.api.auth import authorize
-from service.api.messages import message_id
-from service.api.params import Query
+from service.api.messages import message_answer
 from service.errors import NotFound
 from service.state import AppState
-from service.store.messages import get_message, get_raw, list_attachments
-from service.store.tokens import Scope
+from service.store.messages import get_message, get_raw
+from service.store.parts import message_with_attachments
 
 _TOKEN = r"[A-Za-z0-9!#$&^_.+-]+"
 _MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(\s*;\s*{_TOKEN}=(?:{_TOKEN}|\"[^\"\r\n\\]*\"))*")
@@ -52,7 +49,8 @@ def _download_headers(filename: str | None, fallback: str) -> dict[str, str]:
     return {"Content-Disposition": content_disposition(filename, fallback), "X-Content-Type-Options": "nosniff"}
 
 
-def _raw(state: AppState, mid: str) -> Response | None:
+def raw_download(state: AppState, mid: str) -> Response | None:
+    """The message's raw MIME (or provider payload) as a download, ``None`` if there is no such message."""
     with Session(state.ingest.engine) as session:
         message = get_message(session, mid)
         if message is None:
@@ -82,23 +80,16 @@ _BYTES = {"description": "", "content": {"*/*": {"schema": {"type": "string", "f
     }
 )
 async def raw(request: Request) -> Response:
-    await authorize(request, Scope.read)
-    Query(request.query_params, ())
-    mid = message_id(request)
-    state: AppState = request.app.state.mailhook
-    response = await asyncio.to_thread(_raw, state, mid)
-    if response is None:
-        raise NotFound(f"no message with id {mid}")
-    return response
+    return await message_answer(request, raw_download)
 
 
-def _attachment(state: AppState, mid: str, position: int) -> Response | None:
-    with Session(state.ingest.engine) as session:
-        message = get_message(session, mid)
-        if message is None:
-            return None
-        rows = [row for row in list_attachments(session, mid) if row.position == position]
-        session.expunge_all()
+def attachment_download(state: AppState, mid: str, position: int) -> Response | None:
+    """Attachment ``position`` of the message as a download, ``None`` if there is no such message."""
+    found = message_with_attachments(state.ingest.engine, mid)
+    if found is None:
+        return None
+    message, attachments = found
+    rows = [row for row in attachments if row.position == position]
     if state.content.unhydrated(message):  # the worker has not stored its parts yet: parse them
         item: dict[str, Any] | None = state.content.parsed_attachment(message, position)
         if item is None:
@@ -127,12 +118,5 @@ def _attachment(state: AppState, mid: str, position: int) -> Response | None:
     }
 )
 async def attachment(request: Request) -> Response:
-    await authorize(request, Scope.read)
-    Query(request.query_params, ())
-    mid = message_id(request)
     position = int(request.path_params["n"])
-    state: AppState = request.app.state.mailhook
-    response = await asyncio.to_thread(_attachment, state, mid, position)
-    if response is None:
-        raise NotFound(f"no message with id {mid}")
-    return response
+    return await message_answer(request, lambda state, mid: attachment_download(state, mid, position))

@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
-from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from service.api import spec, views
 from service.api.auth import authorize
+from service.api.keyset import page_of
 from service.api.params import CURSOR_PATTERN, Query
 from service.errors import NotFound
 from service.state import AppState
-from service.store.messages import get_message, list_attachments
 from service.store.models import Message, MessageStatus
+from service.store.parts import message_with_attachments
 from service.store.reads import MessageQuery, bounce_of, list_page, runs_of
 from service.store.tokens import Scope
 
 _ID = re.compile(CURSOR_PATTERN)
 _STATUSES = [s.value for s in MessageStatus]
 _LIST_PARAMS = ("to", "from", "subject", "text", "tag", "source", "status", "since", "until", "cursor", "limit")
+T = TypeVar("T")
 
 
 def message_id(request: Request) -> str:
@@ -31,6 +33,19 @@ def message_id(request: Request) -> str:
     if not _ID.fullmatch(value):
         raise NotFound(f"no message with id {value[:40]!r}")
     return value
+
+
+async def message_answer(request: Request, read: Callable[[AppState, str], T | None]) -> T:
+    """``read(state, id)`` for the ``{id}`` in the path, asked with a read token and no query
+    parameters; ``None`` from ``read`` is 404."""
+    await authorize(request, Scope.read)
+    Query(request.query_params, ())
+    mid = message_id(request)
+    state: AppState = request.app.state.mailhook
+    found = await asyncio.to_thread(read, state, mid)
+    if found is None:
+        raise NotFound(f"no message with id {mid}")
+    return found
 
 
 def _query(q: Query) -> MessageQuery:
@@ -51,14 +66,14 @@ def _query(q: Query) -> MessageQuery:
     )
 
 
+def summaries(state: AppState, rows: Sequence[Message]) -> list[dict[str, Any]]:
+    """Messages as the API lists them (``views.summary``: with their code and recipient)."""
+    return [views.summary(row, state.content.extracted(row)) for row in rows]
+
+
 def _page(state: AppState, query: MessageQuery, limit: int) -> dict[str, Any]:
-    rows = list_page(state.ingest.engine, query, limit=limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "items": [views.summary(row, state.content.extracted(row)) for row in rows],
-        "next_cursor": rows[-1].id if more and rows else None,
-    }
+    rows, last = page_of(list_page(state.ingest.engine, query, limit=limit + 1), limit)
+    return {"items": summaries(state, rows), "next_cursor": last.id if last is not None else None}
 
 
 @spec.documented(
@@ -78,8 +93,7 @@ def _page(state: AppState, query: MessageQuery, limit: int) -> dict[str, Any]:
             spec.query("status", "Processing status", {"type": "string", "enum": _STATUSES}),
             spec.query("since", "Stored after this cursor or time", spec.MOMENT),
             spec.query("until", "Stored before this cursor or at/before this time", spec.MOMENT),
-            spec.query("cursor", "next_cursor of the previous page", {"type": "string", "pattern": CURSOR_PATTERN}),
-            spec.query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
+            *spec.paging({"type": "string", "pattern": CURSOR_PATTERN}),
         ],
         "responses": spec.responses({"200": spec.JSON("Page", "A page of message summaries")}, found=False),
     }
@@ -92,14 +106,13 @@ async def list_messages(request: Request) -> Response:
     return JSONResponse(await asyncio.to_thread(_page, state, query, limit))
 
 
-def _detail(state: AppState, mid: str) -> dict[str, Any] | None:
+def message_detail(state: AppState, mid: str) -> dict[str, Any] | None:
+    """``GET /api/v1/messages/{id}``'s answer (and the UI's message page), ``None`` if there is no such message."""
     engine = state.ingest.engine
-    with Session(engine) as session:
-        message: Message | None = get_message(session, mid)
-        if message is None:
-            return None
-        attachments = list_attachments(session, mid)
-        session.expunge_all()
+    found = message_with_attachments(engine, mid)
+    if found is None:
+        return None
+    message, attachments = found
     body = state.content.body(message)
     extracted = state.content.extracted(message, body)
     return views.detail(message, body, extracted, attachments, runs_of(engine, mid), bounce_of(engine, mid))
@@ -114,11 +127,4 @@ def _detail(state: AppState, mid: str) -> dict[str, Any] | None:
     }
 )
 async def get_one(request: Request) -> Response:
-    await authorize(request, Scope.read)
-    Query(request.query_params, ())
-    mid = message_id(request)
-    state: AppState = request.app.state.mailhook
-    found = await asyncio.to_thread(_detail, state, mid)
-    if found is None:
-        raise NotFound(f"no message with id {mid}")
-    return JSONResponse(found)
+    return JSONResponse(await message_answer(request, message_detail))

@@ -38,8 +38,13 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "nullable": True}
 
 
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    """An object that has every one of ``properties``."""
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
 _STR = {"type": "string"}
-_ADDRESS = {"type": "object", "required": ["name", "address"], "properties": {"name": _nullable(_STR), "address": _STR}}
+_ADDRESS = _object({"name": _nullable(_STR), "address": _STR})
 _SUMMARY_PROPS: dict[str, Any] = {
     "id": {"type": "string", "pattern": CURSOR_PATTERN},
     "received_at": {"type": "string", "format": "date-time"},
@@ -56,22 +61,18 @@ _SUMMARY_PROPS: dict[str, Any] = {
     "code": _nullable(_STR),
     "links": {"type": "array", "items": _STR},
 }
-_STEP = {
-    "type": "object",
-    "required": ["position", "name", "status", "attempts", "error", "output"],
-    "properties": {
+_STEP = _object(
+    {
         "position": {"type": "integer"},
         "name": _STR,
         "status": _STR,
         "attempts": {"type": "integer"},
         "error": _nullable(_STR),
         "output": _nullable({"type": "object"}),
-    },
-}
-_RUN = {
-    "type": "object",
-    "required": ["id", "pipeline", "route", "status", "error", "started_at", "finished_at", "steps"],
-    "properties": {
+    }
+)
+_RUN = _object(
+    {
         "id": {"type": "integer"},
         "pipeline": _STR,
         "route": _nullable(_STR),
@@ -80,20 +81,18 @@ _RUN = {
         "started_at": _nullable({"type": "string", "format": "date-time"}),
         "finished_at": _nullable({"type": "string", "format": "date-time"}),
         "steps": {"type": "array", "items": _STEP},
-    },
-}
-_ATTACHMENT = {
-    "type": "object",
-    "required": ["position", "filename", "content_type", "size", "content_id", "disposition"],
-    "properties": {
+    }
+)
+_ATTACHMENT = _object(
+    {
         "position": {"type": "integer"},
         "filename": _nullable(_STR),
         "content_type": _STR,
         "size": {"type": "integer"},
         "content_id": _nullable(_STR),
         "disposition": _STR,
-    },
-}
+    }
+)
 _DETAIL_PROPS: dict[str, Any] = {
     **_SUMMARY_PROPS,
     "text": _nullable(_STR),
@@ -103,18 +102,16 @@ _DETAIL_PROPS: dict[str, Any] = {
     "auth": {"type": "object", "additionalProperties": True},
     "defects": {"type": "array", "items": _STR},
     "bounce": _nullable(
-        {
-            "type": "object",
-            "required": ["kind", "reason", "status", "reply_code", "recipients", "diagnostic"],
-            "properties": {
+        _object(
+            {
                 "kind": _STR,
                 "reason": _STR,
                 "status": _nullable(_STR),
                 "reply_code": _nullable({"type": "integer"}),
                 "recipients": {"type": "array", "items": _STR},
                 "diagnostic": _nullable(_STR),
-            },
-        }
+            }
+        )
     ),
     "runs": {"type": "array", "items": _RUN},
 }
@@ -145,15 +142,13 @@ _SUPPRESSION_PROPS: dict[str, Any] = {
 }
 
 
-def _page(item: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["items", "next_cursor"],
-        "properties": {
+def _page(item: str, cursor: str = KEYSET_PATTERN) -> dict[str, Any]:
+    return _object(
+        {
             "items": {"type": "array", "items": _ref(item)},
-            "next_cursor": _nullable({"type": "string", "pattern": KEYSET_PATTERN}),
-        },
-    }
+            "next_cursor": _nullable({"type": "string", "pattern": cursor}),
+        }
+    )
 
 
 COMPONENTS: dict[str, Any] = {
@@ -163,30 +158,15 @@ COMPONENTS: dict[str, Any] = {
             "required": ["error", "message"],
             "properties": {"error": _STR, "message": _STR, "details": {"type": "object"}},
         },
-        "Summary": {"type": "object", "required": list(_SUMMARY_PROPS), "properties": _SUMMARY_PROPS},
-        "Detail": {"type": "object", "required": list(_DETAIL_PROPS), "properties": _DETAIL_PROPS},
-        "Page": {
-            "type": "object",
-            "required": ["items", "next_cursor"],
-            "properties": {
-                "items": {"type": "array", "items": _ref("Summary")},
-                "next_cursor": _nullable({"type": "string", "pattern": CURSOR_PATTERN}),
-            },
-        },
-        "Cursor": {
-            "type": "object",
-            "required": ["cursor"],
-            "properties": {"cursor": {"type": "string", "pattern": CURSOR_PATTERN}},
-        },
-        "Bounce": {"type": "object", "required": list(_BOUNCE_PROPS), "properties": _BOUNCE_PROPS},
+        "Summary": _object(_SUMMARY_PROPS),
+        "Detail": _object(_DETAIL_PROPS),
+        "Page": _page("Summary", CURSOR_PATTERN),
+        "Cursor": _object({"cursor": {"type": "string", "pattern": CURSOR_PATTERN}}),
+        "Bounce": _object(_BOUNCE_PROPS),
         "BouncePage": _page("Bounce"),
-        "Suppression": {"type": "object", "required": list(_SUPPRESSION_PROPS), "properties": _SUPPRESSION_PROPS},
+        "Suppression": _object(_SUPPRESSION_PROPS),
         "SuppressionPage": _page("Suppression"),
-        "Waited": {
-            "type": "object",
-            "required": ["message", "cursor"],
-            "properties": {"message": _ref("Summary"), "cursor": {"type": "string", "pattern": CURSOR_PATTERN}},
-        },
+        "Waited": _object({"message": _ref("Summary"), "cursor": {"type": "string", "pattern": CURSOR_PATTERN}}),
     },
     "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "mailhook tokens create"}},
 }
@@ -227,12 +207,28 @@ def query(name: str, description: str, schema: dict[str, Any] | None = None) -> 
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema or _STR}
 
 
+def json_body(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    """A request body that must be a JSON object of ``properties`` (no others), ``required`` among them."""
+    schema = {"type": "object", "required": required, "additionalProperties": False, "properties": properties}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
 ADDRESS = {"type": "string", "pattern": ADDRESS_PATTERN}
 MOMENT = {"type": "string", "description": "a cursor, an ISO 8601 timestamp (UTC unless it says) or Unix seconds"}
 KEYSET = {"type": "string", "pattern": KEYSET_PATTERN}
 TIMESTAMP = {"type": "string", "description": "an ISO 8601 timestamp (UTC unless it says) or Unix seconds"}
 ID_PARAMETER = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "pattern": CURSOR_PATTERN}}
 JSON = _json
+
+
+def paging(cursor: dict[str, Any]) -> list[dict[str, Any]]:
+    """A list's ``cursor`` (``next_cursor`` of the previous page, of schema ``cursor``) and ``limit``."""
+    return [
+        query("cursor", "next_cursor of the previous page", cursor),
+        query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
+    ]
+
+
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 
 

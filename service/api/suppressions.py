@@ -19,10 +19,17 @@ from starlette.responses import JSONResponse, Response
 from service.api import spec
 from service.api.auth import authorize
 from service.api.bodies import json_fields, text_field
-from service.api.params import Query, checked_address, keyset_cursor
+from service.api.keyset import keyset_page
+from service.api.params import Query, checked_address
 from service.errors import BadParameter, NotFound
 from service.state import AppState
-from service.store.suppressions import add_suppression, list_suppressions, normalise_address, remove_suppression
+from service.store.suppressions import (
+    Suppressed,
+    add_suppression,
+    list_suppressions,
+    normalise_address,
+    remove_suppression,
+)
 from service.store.tokens import Scope
 
 _PARAMS = ("address", "include_expired", "cursor", "limit")
@@ -73,59 +80,43 @@ def _expiry(value: object) -> datetime | None:
         "parameters": [
             spec.query("address", "Only this address's entry (any case)", spec.ADDRESS),
             spec.query("include_expired", "Also entries whose expires_at has passed", {"type": "boolean"}),
-            spec.query("cursor", "next_cursor of the previous page", spec.KEYSET),
-            spec.query("limit", "Page size (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
+            *spec.paging(spec.KEYSET),
         ],
         "responses": spec.responses({"200": spec.JSON("SuppressionPage", "A page of entries")}, found=False),
     }
 )
 async def list_all(request: Request) -> Response:
-    await authorize(request, Scope.read)
-    q = Query(request.query_params, _PARAMS)
+    return await keyset_page(
+        request, _PARAMS, _filters, list_suppressions, key=lambda row: (row.since, row.id), view=Suppressed.as_dict
+    )
+
+
+def _filters(q: Query) -> dict[str, Any]:
     given = q.address("address")
-    filters: dict[str, Any] = {
-        "address": given.address if given else None,
-        "include_expired": q.flag("include_expired"),
-        "after": q.keyset("cursor"),
-    }
-    limit = q.integer("limit", default=50, low=1, high=200)
-    state: AppState = request.app.state.mailhook
-    entries = await asyncio.to_thread(list_suppressions, state.ingest.engine, limit=limit + 1, **filters)
-    more, entries = len(entries) > limit, entries[:limit]
-    next_cursor = keyset_cursor(entries[-1].since, entries[-1].id) if more and entries else None
-    return JSONResponse({"items": [entry.as_dict() for entry in entries], "next_cursor": next_cursor})
+    return {"address": given.address if given else None, "include_expired": q.flag("include_expired")}
 
 
 @spec.documented(
     {
         "summary": "Suppress an address (replacing any entry it has)",
         "security": spec.SECURITY,
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["address"],
-                        "additionalProperties": False,
-                        "properties": {
-                            "address": spec.ADDRESS,
-                            "reason": {
-                                "type": "string",
-                                "minLength": 1,
-                                "maxLength": _REASON_MAX,
-                                "description": f"Why (shown in step outputs); default {_DEFAULT_REASON!r}",
-                            },
-                            "expires_at": {
-                                "type": "string",
-                                "format": "date-time",
-                                "description": "When the entry stops applying (future); default never",
-                            },
-                        },
-                    }
-                }
+        "requestBody": spec.json_body(
+            ["address"],
+            {
+                "address": spec.ADDRESS,
+                "reason": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": _REASON_MAX,
+                    "description": f"Why (shown in step outputs); default {_DEFAULT_REASON!r}",
+                },
+                "expires_at": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "When the entry stops applying (future); default never",
+                },
             },
-        },
+        ),
         "responses": spec.responses(
             {"201": {"description": "Suppressed", "content": _ENTRY_JSON}},
             admin=True,

@@ -25,11 +25,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from service.api.content import Body
-from service.api.files import _attachment, _raw
+from service.api.files import attachment_download, raw_download
 from service.api.params import CURSOR_PATTERN
 from service.errors import NotFound
 from service.state import AppState
-from service.store.messages import get_message, get_raw, list_attachments
+from service.store import reads
+from service.store.messages import get_raw, list_attachments
 from service.store.models import Message
 from service.ui.errors import PageNotFound
 from service.ui.htmlsafe import MAX_INLINE_IMAGE, document, sanitize
@@ -63,11 +64,9 @@ def message_id(request: Request) -> str:
 
 
 def load_message(state: AppState, mid: str) -> Message:
-    with Session(state.ingest.engine) as session:
-        message = get_message(session, mid)
-        if message is None:
-            raise PageNotFound(f"no message with id {mid}")
-        session.expunge(message)
+    message = reads.load_message(state.ingest.engine, mid)
+    if message is None:
+        raise PageNotFound(f"no message with id {mid}")
     return message
 
 
@@ -149,9 +148,10 @@ async def _downloaded(make: Callable[..., Response | None], *args: Any) -> Respo
 
 async def raw(request: Request) -> Response:
     await require_session(request)
-    return await _downloaded(_raw, app_state(request), message_id(request))
+    return await _downloaded(raw_download, app_state(request), message_id(request))
 
 
 async def attachment(request: Request) -> Response:
     await require_session(request)
-    return await _downloaded(_attachment, app_state(request), message_id(request), int(request.path_params["n"]))
+    n = int(request.path_params["n"])
+    return await _downloaded(attachment_download, app_state(request), message_id(request), n)

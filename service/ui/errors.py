@@ -14,6 +14,7 @@ They sit beside ``service.errors`` (JSON for the API and hooks) in the app's one
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -24,42 +25,46 @@ from service.ui.pages import PAGE_HEADERS, render
 
 
 class UiError(Exception):
+    """Base of the UI's errors; a subclass names its HTTP status and page title in the class
+    statement (``class PageNotFound(UiError, status_code=404, title="Not found")``)."""
+
     status_code = 500
     title = "Something went wrong"
+
+    def __init_subclass__(cls, *, status_code: int | None = None, title: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if status_code is not None:
+            cls.status_code = status_code
+        if title is not None:
+            cls.title = title
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
 
-class SignInRequired(UiError):
-    status_code = 401
-    title = "Sign in required"
+class SignInRequired(UiError, status_code=401, title="Sign in required"):
+    """No session, or it expired, or its token was revoked: pages redirect to sign-in."""
 
 
-class BadRequest(UiError):
-    status_code = 400
-    title = "Bad request"
+class BadRequest(UiError, status_code=400, title="Bad request"):
+    """A malformed form or search."""
 
 
-class NotAllowed(UiError):
-    status_code = 403
-    title = "Not allowed"
+class NotAllowed(UiError, status_code=403, title="Not allowed"):
+    """The session's token lacks the scope (replay needs ``admin``)."""
 
 
-class CsrfRefused(UiError):
-    status_code = 403
-    title = "Form expired"
+class CsrfRefused(UiError, status_code=403, title="Form expired"):
+    """A state-changing request without this session's CSRF token."""
 
 
-class OriginRefused(UiError):
-    status_code = 403
-    title = "Refused"
+class OriginRefused(UiError, status_code=403, title="Refused"):
+    """A request sent by another origin."""
 
 
-class PageNotFound(UiError):
-    status_code = 404
-    title = "Not found"
+class PageNotFound(UiError, status_code=404, title="Not found"):
+    """No such page, message, source or list entry."""
 
 
 def _page_request(request: Request) -> bool:

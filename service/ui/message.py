@@ -1,10 +1,10 @@
 """One message: its HTML (in a sandboxed frame), text, headers, source, links, attachments,
 authentication results and pipeline runs; replaying or deleting it (admin), marking it unread.
 
-The data is the read API's detail (``service.api.messages._detail``: the same code, links,
-attachments and runs as ``GET /api/v1/messages/{id}``). Replay goes through the same
-``prepare_replay``/``enqueue_replay`` as ``POST /api/v1/messages/{id}/replay`` and the CLI, and
-delete through the API's own ``DELETE /api/v1/messages/{id}`` (rows, then unshared blobs).
+The data is the read API's detail (``service.api.messages.message_detail``: the same code, links,
+attachments and runs as ``GET /api/v1/messages/{id}``). Replay is ``POST /api/v1/messages/{id}/replay``'s
+own ``replay_stored`` (the same ``prepare_replay``/``enqueue_replay`` as the CLI), and delete
+``DELETE /api/v1/messages/{id}``'s ``delete_stored`` (rows, then unshared blobs).
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from service.api.admin import _delete
-from service.api.messages import _detail
-from service.replay import enqueue_replay, prepare_replay
+from service.api.admin import delete_stored, replay_stored
+from service.api.messages import message_detail
+from service.errors import NotFound, StorageUnavailable
+from service.state import AppState
 from service.store.seen import mark_seen, mark_unseen
 from service.store.tokens import Scope
 from service.ui.body import load_message, message_id, source_preview
@@ -40,9 +40,8 @@ VIEWS = {
 AUTH_KEYS = ("spf", "dkim", "dmarc")
 
 
-class QueueUnavailable(UiError):
-    status_code = 503
-    title = "Queue unavailable"
+class QueueUnavailable(UiError, status_code=503, title="Queue unavailable"):
+    """The job queue (Redis) did not take a replay; the message is pending again."""
 
 
 def _auth(detail: dict[str, Any]) -> list[tuple[str, str]]:
@@ -57,7 +56,7 @@ async def message_page(request: Request) -> Response:
     session = await require_session(request)
     state = app_state(request)
     mid = message_id(request)
-    detail = await asyncio.to_thread(_detail, state, mid)
+    detail = await asyncio.to_thread(message_detail, state, mid)
     if detail is None:
         raise PageNotFound(f"no message with id {mid}")
     view = request.query_params.get("view") or ("html" if detail["html"] else "text")
@@ -84,15 +83,14 @@ async def message_page(request: Request) -> Response:
     return render(request, "message.html", context)
 
 
-async def replay_message(state: Any, mid: str) -> None:
-    kwargs = await asyncio.to_thread(prepare_replay, state.ingest.engine, mid, resume=False)
-    if kwargs is None:
-        raise PageNotFound(f"no message with id {mid}")
+async def replay_message(state: AppState, mid: str) -> None:
+    """The API's replay (a new run), its errors as pages."""
     try:
-        await enqueue_replay(state.ingest.queue, mid, kwargs)
-    except (RedisError, OSError) as exc:
-        # The message is pending again; the worker's sweeper queues it once Redis answers.
-        raise QueueUnavailable(f"the job queue is unavailable ({type(exc).__name__}); it will be retried") from None
+        await replay_stored(state, mid, resume=False, then="it will be retried")
+    except NotFound as exc:
+        raise PageNotFound(exc.message) from None
+    except StorageUnavailable as exc:
+        raise QueueUnavailable(exc.message) from None
 
 
 async def replay(request: Request) -> Response:
@@ -108,7 +106,7 @@ async def delete(request: Request) -> Response:
     session = await require_session(request, Scope.admin)
     await checked_form(request, session)
     mid = message_id(request)
-    if not await asyncio.to_thread(_delete, app_state(request), mid):
+    if not await asyncio.to_thread(delete_stored, app_state(request), mid):
         raise PageNotFound(f"no message with id {mid}")
     return RedirectResponse("/ui", 303, headers=PAGE_HEADERS)
 

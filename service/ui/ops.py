@@ -15,6 +15,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from service.api.keyset import page_of
+from service.api.messages import summaries
 from service.config import SourceConfig
 from service.queue import HEALTH_CHECK_INTERVAL_S, health_check_key
 from service.state import AppState
@@ -23,7 +25,7 @@ from service.store.models import MessageStatus
 from service.store.reads import MessageQuery, list_page, runs_of
 from service.store.tokens import Scope
 from service.ui.errors import PageNotFound
-from service.ui.inbox import cursor_param, summaries
+from service.ui.inbox import cursor_param
 from service.ui.message import replay_message
 from service.ui.pages import PAGE_HEADERS, render
 from service.ui.session import app_state, checked_form, origin_of, require_session
@@ -36,13 +38,13 @@ _FAILED = MessageQuery(status=MessageStatus.failed.value)
 
 def _dead_letters(state: AppState, before: str | None) -> tuple[list[dict[str, Any]], str | None]:
     engine = state.ingest.engine
-    rows = list_page(engine, MessageQuery(status=MessageStatus.failed.value, before=before), limit=DEAD_PAGE + 1)
-    more, rows = len(rows) > DEAD_PAGE, rows[:DEAD_PAGE]
+    query = MessageQuery(status=MessageStatus.failed.value, before=before)
+    rows, last = page_of(list_page(engine, query, limit=DEAD_PAGE + 1), DEAD_PAGE)
     items = summaries(state, rows)
     for item in items:
         failed = [run for run, _ in runs_of(engine, item["id"]) if run.status == "failed"]
         item["failed_run"] = failed[-1] if failed else None
-    return items, rows[-1].id if more and rows else None
+    return items, last.id if last is not None else None
 
 
 async def dead_letters(request: Request) -> Response:

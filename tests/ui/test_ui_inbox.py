@@ -11,10 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import update
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from service.cli.web import create_web_app
+from service.queue import JobQueue
 from service.settings import Settings
 from service.store.db import make_engine
 from service.store.models import Message
@@ -178,6 +180,31 @@ def test_dead_letters_list_failures_and_replay_all_queues_them(
         assert "No dead letters" in http.get("/ui/dead-letters").text
         runs = http.get(f"/ui/messages/{failed[0]}", params={"view": "runs"}).text
         assert "Runs (2)" in runs and '"delivered"' in runs  # the step output of the new run
+
+
+def test_a_replay_while_the_queue_is_down_says_so_and_leaves_the_message_pending(
+    http: httpx.Client, ui_app: str, settings: Settings, drain: Callable[[], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mid = deliver(ui_app, "a@example.com")
+    drain()
+
+    async def refused(self: JobQueue, *args: Any, **kwargs: Any) -> int:
+        raise RedisConnectionError("Connection refused")
+
+    monkeypatch.setattr(JobQueue, "enqueue_many", refused)
+    page = http.get(f"/ui/messages/{mid}").text
+    response = http.post(f"/ui/messages/{mid}/replay", data={"csrf": csrf_of(page)})
+    assert (response.status_code, response.text) == (
+        503,
+        "the job queue is unavailable (ConnectionError); it will be retried",
+    )
+    engine = make_engine(settings)
+    with Session(engine) as session:
+        stored = session.get(Message, mid)
+        assert stored is not None and stored.status == "pending"  # the sweeper queues it
+    engine.dispose()
+    missing = http.post("/ui/messages/01aaaaaaaaaaaaaaaaaaaaaaaa/replay", data={"csrf": csrf_of(page)})
+    assert (missing.status_code, missing.text) == (404, "no message with id 01aaaaaaaaaaaaaaaaaaaaaaaa")
 
 
 def test_the_status_page_shows_queue_depth_oldest_pending_and_worker_heartbeat(
