@@ -67,7 +67,6 @@ class ForwardHttp(Step[ForwardHttpParams]):
     side_effects = True
 
     name = "forward_http"
-    Params = ForwardHttpParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
         if self.params.address:

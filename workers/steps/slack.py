@@ -35,7 +35,6 @@ class Slack(Step[SlackParams]):
     side_effects = True
 
     name = "slack"
-    Params = SlackParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
         url = self._url(ctx)

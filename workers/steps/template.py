@@ -25,7 +25,6 @@ class Template(Step[TemplateParams]):
     """Render a Jinja2 template to ``{"text": ...}`` or, with ``format: json``, to a JSON object."""
 
     name = "template"
-    Params = TemplateParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
         rendered = render(self.params.template, await template_context(ctx), strict=self.params.strict)
