@@ -15,8 +15,8 @@ from tests.support.steps import run_pipeline_job, step_context, store_email, wor
 from workers.deps import WorkerDeps
 from workers.pipeline.definition import Pipeline
 from workers.steps.base import PermanentStepError, StopPipeline
-from workers.steps.drop import Drop
-from workers.steps.slack import Slack
+from workers.steps.drop import Drop, DropParams
+from workers.steps.slack import Slack, SlackParams
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ async def deps(settings: Settings, write_config: Callable[..., Path]) -> AsyncIt
 
 
 def drop(**params: Any) -> Drop:
-    return Drop(Drop.Params(**params))
+    return Drop(DropParams(**params))
 
 
 async def test_drop_without_condition_stops(deps: WorkerDeps) -> None:
@@ -68,11 +68,11 @@ async def test_drop_condition_error_is_permanent(deps: WorkerDeps) -> None:
 
 async def test_dropped_pipeline_skips_later_steps(deps: WorkerDeps, fake_slack: tuple[FakeSlack, str]) -> None:
     slack, url = fake_slack
-    pipeline = Pipeline("p", (drop(if_no_code=True), Slack(Slack.Params.model_validate({"webhook_url": url}))))
+    pipeline = Pipeline("p", (drop(if_no_code=True), Slack(SlackParams.model_validate({"webhook_url": url}))))
     outcome = await run_pipeline_job(deps, store_email(deps), pipeline, None)
     assert outcome.status == "dropped" and slack.attempts == 0
 
 
 def test_drop_bad_expression_fails_validation() -> None:
     with pytest.raises(ValidationError, match="invalid expression"):
-        Drop.Params(when="message.tags contains")
+        DropParams(when="message.tags contains")

@@ -10,7 +10,7 @@ import pytest
 from service.settings import Settings
 from tests.support.steps import step_context, store_email, worker_deps
 from workers.deps import WorkerDeps
-from workers.steps.extract_links import ExtractLinks
+from workers.steps.extract_links import ExtractLinks, ExtractLinksParams
 
 VERIFY = "https://acme.example/verify?token=k7Qm2Zx9Lp3Vn8Rt5Wy1"
 
@@ -40,7 +40,7 @@ async def test_extract_links_prefers_parse_output_over_stored_bodies(deps: Worke
 async def test_extract_links_honours_limit(deps: WorkerDeps) -> None:
     text = "\n".join(f"https://acme.example/page/{i}" for i in range(10))
     message = store_email(deps, text=text, html=None)
-    output = await ExtractLinks(ExtractLinks.Params(limit=3)).run(step_context(deps, message))
+    output = await ExtractLinks(ExtractLinksParams(limit=3)).run(step_context(deps, message))
     assert output is not None and len(output["links"]) == 3
 
 

@@ -23,8 +23,8 @@ from tests.support.webhook_receiver import HOOK_PATH, SECRET, WebhookReceiver
 from workers.deps import WorkerDeps
 from workers.pipeline.definition import Pipeline
 from workers.steps.base import PermanentStepError, RetryableStepError
-from workers.steps.forward_http import ForwardHttp
-from workers.steps.slack import Slack
+from workers.steps.forward_http import ForwardHttp, ForwardHttpParams
+from workers.steps.slack import Slack, SlackParams
 
 OUTPUTS: dict[str, Any] = {
     "extract_otp": {"code": "048213"},
@@ -52,7 +52,7 @@ async def deps(settings: Settings, write_config: Callable[..., Path]) -> AsyncIt
 
 
 def forward(url: str, **params: Any) -> ForwardHttp:
-    return ForwardHttp(ForwardHttp.Params.model_validate({"url": url, "secret": SECRET, **params}))
+    return ForwardHttp(ForwardHttpParams.model_validate({"url": url, "secret": SECRET, **params}))
 
 
 async def test_forward_http_posts_the_signed_message_json(
@@ -194,7 +194,7 @@ async def test_forward_http_custom_headers_cannot_replace_the_signature(
 )
 def test_forward_http_bad_params_fail_validation(params: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
-        ForwardHttp.Params.model_validate({"url": "https://example.org/hook", "secret": SECRET, **params})
+        ForwardHttpParams.model_validate({"url": "https://example.org/hook", "secret": SECRET, **params})
 
 
 async def test_retried_pipeline_does_not_repeat_a_succeeded_forward(
@@ -203,7 +203,7 @@ async def test_retried_pipeline_does_not_repeat_a_succeeded_forward(
     hook, base = receiver
     slack, slack_url = fake_slack
     slack.script = [(500, {}, "boom")]
-    slack_step = Slack(Slack.Params.model_validate({"webhook_url": slack_url}))
+    slack_step = Slack(SlackParams.model_validate({"webhook_url": slack_url}))
     pipeline = Pipeline("p", (forward(base + HOOK_PATH), slack_step))
     message = store_email(deps)
     first = await run_pipeline_job(deps, message, pipeline, None)

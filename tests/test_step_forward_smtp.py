@@ -19,7 +19,7 @@ from tests.support.smtp_relay import RelayHandler, smtp_relay
 from tests.support.steps import mime_fixture, pdf_attachment, step_context, store_email, store_mime, worker_deps
 from workers.deps import WorkerDeps
 from workers.steps.base import PermanentStepError, RetryableStepError
-from workers.steps.forward_smtp import ForwardSmtp
+from workers.steps.forward_smtp import ForwardSmtp, ForwardSmtpParams
 
 TO = ["oncall@team.example", "archive@team.example"]
 
@@ -39,7 +39,7 @@ async def deps(settings: Settings, write_config: Callable[..., Path]) -> AsyncIt
 
 def forward(port: int, **params: Any) -> ForwardSmtp:
     values = {"host": "127.0.0.1", "port": port, "security": "none", "to": TO, "from": "mailhook@relay.example"}
-    return ForwardSmtp(ForwardSmtp.Params.model_validate({**values, **params}))
+    return ForwardSmtp(ForwardSmtpParams.model_validate({**values, **params}))
 
 
 def _unfold_resent(content: bytes) -> tuple[dict[str, str], bytes]:
@@ -203,4 +203,4 @@ async def test_forward_smtp_expired_suppression_no_longer_applies(
 def test_forward_smtp_bad_params_fail_validation(params: dict[str, Any]) -> None:
     values = {"host": "smtp.example.org", "to": TO, "from": "mailhook@relay.example"}
     with pytest.raises(ValidationError):
-        ForwardSmtp.Params.model_validate({**values, **params})
+        ForwardSmtpParams.model_validate({**values, **params})

@@ -14,7 +14,7 @@ from service.store.models import Message, utcnow
 from tests.support.steps import mime_fixture, pdf_attachment, step_context, store_email, store_mime, worker_deps
 from workers.deps import WorkerDeps
 from workers.extract.reply_text import reply_text
-from workers.steps.parse import Parse
+from workers.steps.parse import Parse, ParseParams
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ async def deps(settings: Settings, write_config: Callable[..., Path]) -> AsyncIt
 
 async def _parse(deps: WorkerDeps, raw: bytes, **params: Any) -> dict[str, Any]:
     message = store_mime(deps, raw)
-    output = await Parse(Parse.Params(**params)).run(step_context(deps, message))
+    output = await Parse(ParseParams(**params)).run(step_context(deps, message))
     assert output is not None
     return output
 
@@ -101,7 +101,7 @@ async def test_parse_timeout_falls_back_to_stored_fields(deps: WorkerDeps) -> No
     parts = "".join(f"--b\nContent-Type: text/plain\n\n{'line of text ' * 40}\n" for i in range(4000))
     raw = f'Subject: big\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"\n\n{parts}--b--\n'.encode()
     message = store_mime(deps, raw, text="stored text", subject="stored subject")
-    output = await Parse(Parse.Params(timeout=0.000001)).run(step_context(deps, message))
+    output = await Parse(ParseParams(timeout=0.000001)).run(step_context(deps, message))
     assert output is not None
     assert output["text"] == "stored text" and output["subject"] == "stored subject"
     assert any(d.startswith("parse_timeout") for d in output["defects"])

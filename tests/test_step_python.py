@@ -16,7 +16,7 @@ from tests.support.steps import run_pipeline_job, step_context, store_email, wor
 from workers.deps import WorkerDeps
 from workers.pipeline.definition import Pipeline
 from workers.steps.base import PermanentStepError
-from workers.steps.python import Python
+from workers.steps.python import Python, PythonParams
 
 OUTPUTS = {"extract_otp": {"code": "048213"}}
 
@@ -29,7 +29,7 @@ async def deps(settings: Settings, write_config: Callable[..., Path]) -> AsyncIt
 
 
 def python_step(name: str, **args: Any) -> Python:
-    return Python(Python.Params(callable=f"tests.support.user_steps:{name}", args=args))
+    return Python(PythonParams(callable=f"tests.support.user_steps:{name}", args=args))
 
 
 async def test_python_sync_callable_runs_in_a_thread_with_args(deps: WorkerDeps) -> None:
@@ -62,7 +62,7 @@ async def test_python_attribute_path_and_none_result(deps: WorkerDeps) -> None:
 )
 async def test_python_unimportable_callable_is_permanent(deps: WorkerDeps, path: str, match: str) -> None:
     with pytest.raises(PermanentStepError, match=match):
-        await Python(Python.Params(callable=path)).run(step_context(deps, store_email(deps)))
+        await Python(PythonParams(callable=path)).run(step_context(deps, store_email(deps)))
 
 
 @pytest.mark.parametrize(
@@ -80,7 +80,7 @@ async def test_python_user_permanent_error_passes_through(deps: WorkerDeps) -> N
 
 
 async def test_python_user_exception_is_retried_within_the_step_budget(deps: WorkerDeps) -> None:
-    step = Python(Python.Params(callable="tests.support.user_steps:flaky", retries=2))
+    step = Python(PythonParams(callable="tests.support.user_steps:flaky", retries=2))
     pipeline, message = Pipeline("p", (step,)), store_email(deps)
     first = await run_pipeline_job(deps, message, pipeline, None)
     assert first.status == "retry" and "ConnectionError: crm is down" in (first.error or "")
@@ -99,4 +99,4 @@ async def test_python_output_feeds_later_steps(deps: WorkerDeps) -> None:
 @pytest.mark.parametrize("path", ["module", "module:", ":function", "a b:c", "mod:func()"])
 def test_python_callable_must_be_an_import_path(path: str) -> None:
     with pytest.raises(ValidationError, match="package.module:function"):
-        Python.Params(callable=path)
+        PythonParams(callable=path)

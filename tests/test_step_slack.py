@@ -14,7 +14,7 @@ from tests.support.servers import FakeSlack
 from tests.support.steps import step_context, store_email, worker_deps
 from workers.deps import WorkerDeps
 from workers.steps.base import PermanentStepError, RetryableStepError
-from workers.steps.slack import Slack
+from workers.steps.slack import Slack, SlackParams
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ async def deps(settings: Settings, write_config: Callable[..., Path]) -> AsyncIt
 
 
 def slack_step(url: str, **params: Any) -> Slack:
-    return Slack(Slack.Params.model_validate({"webhook_url": url, **params}))
+    return Slack(SlackParams.model_validate({"webhook_url": url, **params}))
 
 
 async def test_slack_default_card_has_code_and_escapes_subject(
@@ -94,7 +94,7 @@ async def test_slack_5xx_with_retry_after_is_retryable(deps: WorkerDeps, fake_sl
 @pytest.mark.parametrize("params", [{"text": "{{ unclosed"}, {"blocks": [{"text": "{% for %}"}]}])
 def test_slack_template_syntax_errors_fail_validation(params: dict[str, Any]) -> None:
     with pytest.raises(ValidationError, match="invalid template"):
-        Slack.Params.model_validate(params)
+        SlackParams.model_validate(params)
 
 
 async def test_slack_default_card_names_the_to_header_when_there_is_no_envelope(

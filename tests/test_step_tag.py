@@ -14,7 +14,7 @@ from workers.deps import WorkerDeps
 from workers.pipeline.definition import Pipeline
 from workers.render.message_json import build_message_json
 from workers.steps.base import Step, StepContext
-from workers.steps.tag import Tag
+from workers.steps.tag import Tag, TagParams
 
 
 @pytest.fixture
@@ -25,14 +25,14 @@ async def deps(settings: Settings, write_config: Callable[..., Path]) -> AsyncIt
 
 
 async def test_tag_renders_templates_and_drops_empty_results(deps: WorkerDeps) -> None:
-    step = Tag(Tag.Params(tags=["otp", "source:{{ message.source }}", "{{ outputs.extract_otp.code and 'has-code' }}"]))
+    step = Tag(TagParams(tags=["otp", "source:{{ message.source }}", "{{ outputs.extract_otp.code and 'has-code' }}"]))
     output = await step.run(step_context(deps, store_email(deps)))
     assert output == {"tags": ["otp", "source:improvmx"]}
 
 
 async def test_tag_adds_to_earlier_tags_once(deps: WorkerDeps) -> None:
     ctx = step_context(deps, store_email(deps), {"tag": {"tags": ["otp"]}})
-    output = await Tag(Tag.Params(tags=["otp", "acme"])).run(ctx)
+    output = await Tag(TagParams(tags=["otp", "acme"])).run(ctx)
     assert output == {"tags": ["otp", "acme"]}
 
 
@@ -45,7 +45,7 @@ async def test_tags_reach_the_message_json_of_later_steps(deps: WorkerDeps) -> N
         async def run(self, ctx: StepContext) -> None:
             seen.append((await build_message_json(ctx))["tags"])
 
-    pipeline = Pipeline("p", (Tag(Tag.Params(tags=["a"])), Tag(Tag.Params(tags=["b"])), Probe()))
+    pipeline = Pipeline("p", (Tag(TagParams(tags=["a"])), Tag(TagParams(tags=["b"])), Probe()))
     assert (await run_pipeline_job(deps, store_email(deps), pipeline, None)).status == "succeeded"
     assert seen == [["a", "b"]]
 
@@ -53,4 +53,4 @@ async def test_tags_reach_the_message_json_of_later_steps(deps: WorkerDeps) -> N
 @pytest.mark.parametrize("tags", [[], ["{{ broken"]])
 def test_tag_bad_params_fail_validation(tags: list[str]) -> None:
     with pytest.raises(ValidationError):
-        Tag.Params(tags=tags)
+        TagParams(tags=tags)

@@ -13,7 +13,7 @@ from service.settings import Settings
 from tests.support.steps import step_context, store_email, worker_deps
 from workers.deps import WorkerDeps
 from workers.steps.base import PermanentStepError
-from workers.steps.template import Template
+from workers.steps.template import Template, TemplateParams
 
 OUTPUTS = {"extract_otp": {"code": "048213"}}
 
@@ -26,7 +26,7 @@ async def deps(settings: Settings, write_config: Callable[..., Path]) -> AsyncIt
 
 
 def template(source: str, **params: Any) -> Template:
-    return Template(Template.Params(template=source, **params))
+    return Template(TemplateParams(template=source, **params))
 
 
 async def test_template_text(deps: WorkerDeps) -> None:
@@ -78,4 +78,4 @@ async def test_template_lenient_by_default(deps: WorkerDeps) -> None:
 @pytest.mark.parametrize("params", [{"template": "{% if %}"}, {"template": "x", "format": "yaml"}])
 def test_template_bad_params_fail_validation(params: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
-        Template.Params.model_validate(params)
+        TemplateParams.model_validate(params)

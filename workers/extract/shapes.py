@@ -9,6 +9,7 @@ a capitalised word, a camel-cased brand name, a phone number in groups, an amoun
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 __all__ = ["CANDIDATE", "STRIP", "shape_score"]
 
@@ -31,15 +32,6 @@ CANDIDATE = re.compile(
     rf"{_PUNCT}){_WORD_END}"
 )
 
-_DIGITS = re.compile(r"\d{4,8}")
-_DIGIT_PAIR = re.compile(r"\d{3}-\d{3}")
-_UPPER_MIX = re.compile(r"(?=[A-Z]*\d)(?=\d*[A-Z])[A-Z\d]{4,12}")
-_ANY_MIX = re.compile(r"(?=(?:[A-Za-z]*\d){2})(?=(?:\d*[A-Za-z]){2})[A-Za-z\d]{6,12}")
-# Letters in both cases with one digit or none (``HbTqWmLs``, ``Tr7kPw``), or letters with one digit
-# (``x7kpqz``; upper case with digits is ``_UPPER_MIX``). Without a digit, one case is just a word.
-_FEW_DIGITS = re.compile(r"(?!(?:\D*\d){2})(?:(?=[^a-z]*[a-z])(?=[^A-Z]*[A-Z])|(?=\D*\d))[A-Za-z\d]{6,12}")
-_DASHED = re.compile(r"[A-Z\d]{3,6}(?:-[A-Z\d]{3,6}){1,3}")
-_LETTERS = re.compile(r"[A-Z]{6,12}")
 _MONEY_OR_REF = re.compile(r"^[#$€£¥₹+№]|%|[$€£¥₹]$")
 _VOWELS = re.compile(r"[AEIOUY]")
 # A camel-cased word is a run of humps, each an upper-case run and the lower-case letters after it.
@@ -73,6 +65,39 @@ def _is_wordlike(token: str) -> bool:
     return True
 
 
+def _dashed_score(token: str) -> int | None:
+    """Groups of capitals and digits: a group of digits alone marks a phone number, date or part number."""
+    if any(group.isdigit() for group in token.split("-")):
+        return None
+    return 1 if token.replace("-", "").isalpha() else 0
+
+
+def _mixed_case_score(token: str) -> int | None:
+    return None if _is_wordlike(token) else -1
+
+
+def _prior(score: int) -> Callable[[str], int]:
+    return lambda _token: score
+
+
+# Every shape a code can take, in the order they are tried: the first pattern that matches the
+# whole token gives its prior (or rules it out with ``None``).
+_SHAPES: tuple[tuple[re.Pattern[str], Callable[[str], int | None]], ...] = tuple(
+    (re.compile(pattern), score)
+    for pattern, score in (
+        (r"\d{4,8}", _digits_score),
+        (r"\d{3}-\d{3}", _prior(0)),
+        (r"(?=[A-Z]*\d)(?=\d*[A-Z])[A-Z\d]{4,12}", _prior(0)),  # capitals and digits
+        (r"[A-Z\d]{3,6}(?:-[A-Z\d]{3,6}){1,3}", _dashed_score),
+        (r"(?=(?:[A-Za-z]*\d){2})(?=(?:\d*[A-Za-z]){2})[A-Za-z\d]{6,12}", _prior(-1)),  # two letters, two digits
+        # Letters in both cases with one digit or none (``HbTqWmLs``, ``Tr7kPw``), or letters with one digit
+        # (``x7kpqz``; upper case with digits is a shape above). Without a digit, one case is just a word.
+        (r"(?!(?:\D*\d){2})(?:(?=[^a-z]*[a-z])(?=[^A-Z]*[A-Z])|(?=\D*\d))[A-Za-z\d]{6,12}", _mixed_case_score),
+        (r"[A-Z]{6,12}", _letters_score),
+    )
+)
+
+
 def shape_score(token: str, raw: str) -> int | None:
     """Prior for a token from its shape alone; ``None`` when it cannot be a code.
 
@@ -81,19 +106,7 @@ def shape_score(token: str, raw: str) -> int | None:
     """
     if _MONEY_OR_REF.search(raw):
         return None
-    if _DIGITS.fullmatch(token):
-        return _digits_score(token)
-    if _DIGIT_PAIR.fullmatch(token) or _UPPER_MIX.fullmatch(token):
-        return 0
-    if _DASHED.fullmatch(token):
-        groups = token.split("-")
-        if any(group.isdigit() for group in groups):
-            return None  # phone numbers, dates, part numbers
-        return 1 if token.replace("-", "").isalpha() else 0
-    if _ANY_MIX.fullmatch(token):
-        return -1
-    if _FEW_DIGITS.fullmatch(token):
-        return None if _is_wordlike(token) else -1
-    if _LETTERS.fullmatch(token):
-        return _letters_score(token)
+    for pattern, score in _SHAPES:
+        if pattern.fullmatch(token):
+            return score(token)
     return None

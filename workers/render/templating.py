@@ -12,10 +12,11 @@ Autoescape is off: templates render JSON, plain text and Slack mrkdwn, not HTML.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 from jinja2 import ChainableUndefined, StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pydantic import AfterValidator
 
 from workers.render.message_json import build_message_json
 from workers.steps.base import PermanentStepError, StepContext
@@ -87,6 +88,12 @@ def check_tree(value: Any) -> Any:
         for item in value:
             check_tree(item)
     return value
+
+
+#: A step parameter holding a template: a syntax error fails config loading, naming the key.
+TemplateSource = Annotated[str, AfterValidator(check_template)]
+#: A step parameter holding JSON (Slack's Block Kit) whose every string is a template.
+TemplateTree = Annotated[list[dict[str, Any]], AfterValidator(check_tree)]
 
 
 async def template_context(ctx: StepContext) -> dict[str, Any]:

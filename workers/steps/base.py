@@ -1,15 +1,16 @@
 """The contract every pipeline step implements, and the errors that steer retries.
 
-A step is one small module: a ``Step`` subclass with a ``name``, a pydantic ``Params`` model for
-its YAML parameters, and ``run``. The engine records each run; a step that succeeded is never
-run again for the same pipeline run, so side effects (a Slack post, a forward) happen once.
+A step is one small module: a ``Step`` subclass generic over the pydantic model of its YAML
+parameters (``Step[SlackParams]``), with a ``name`` and ``run``. The engine records each run; a
+step that succeeded is never run again for the same pipeline run, so side effects (a Slack post,
+a forward) happen once.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from typing import Any, ClassVar, Generic, TypeVar, cast, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
 
@@ -81,14 +82,24 @@ P = TypeVar("P", bound=StepParams)
 class Step(ABC, Generic[P]):
     """Base for pipeline steps, generic over their parameters: ``class Slack(Step[SlackParams])``.
 
-    Subclasses set ``name``, ``Params`` (the same class as ``P``; the default is ``StepParams``)
-    and ``run``; ``self.params`` is then typed as ``P``."""
+    Subclasses set ``name`` and ``run``. ``Params``, the model the config's parameters are
+    validated with, is read from the class statement's ``P``; a subclass that names no params
+    class keeps its base's (``StepParams`` for a bare ``Step``). ``self.params`` is typed as ``P``."""
 
     name: ClassVar[str]
     Params: ClassVar[type[StepParams]] = StepParams
     #: Steps that act on the outside world. Their success is committed before the next step
     #: runs, so a retried job never repeats them; pure steps are simply re-run after a crash.
     side_effects: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            origin = get_origin(base)
+            if isinstance(origin, type) and issubclass(origin, Step):
+                for arg in get_args(base):
+                    if isinstance(arg, type) and issubclass(arg, StepParams):
+                        cls.Params = arg
 
     def __init__(self, params: P | None = None) -> None:
         self.params: P = params if params is not None else cast(P, self.Params())

@@ -35,7 +35,6 @@ class Drop(Step[DropParams]):
     """Stop the pipeline (successfully) when its condition holds."""
 
     name = "drop"
-    Params = DropParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
         if self.params.if_no_code and (ctx.outputs.get("extract_otp") or {}).get("code"):

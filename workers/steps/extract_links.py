@@ -22,7 +22,6 @@ class ExtractLinks(Step[ExtractLinksParams]):
     """Find the message's useful links, verification/magic links first."""
 
     name = "extract_links"
-    Params = ExtractLinksParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
         _, text, html = ctx.texts()

@@ -29,7 +29,7 @@ from standardwebhooks import Webhook
 
 from workers.effects.http_target import check_response, post
 from workers.effects.suppression import split_suppressed
-from workers.render.templating import check_template, render, template_context
+from workers.render.templating import TemplateSource, render, template_context
 from workers.steps.base import PermanentStepError, Step, StepContext, StepParams
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429})
@@ -40,7 +40,7 @@ class ForwardHttpParams(StepParams):
     secret: SecretStr
     headers: dict[str, str] = Field(default_factory=dict)
     timeout: float = Field(15.0, gt=0, le=300)
-    template: str | None = None
+    template: TemplateSource | None = None
     #: The mail address this endpoint delivers to, when it is bound to one (suppression applies).
     address: str | None = None
 
@@ -60,11 +60,6 @@ class ForwardHttpParams(StepParams):
             raise ValueError(f"not a Standard Webhooks secret (whsec_<base64>): {type(exc).__name__}") from None
         return value
 
-    @field_validator("template")
-    @classmethod
-    def _template_compiles(cls, value: str | None) -> str | None:
-        return check_template(value) if value is not None else None
-
 
 class ForwardHttp(Step[ForwardHttpParams]):
     """POST the normalized message JSON to ``url`` with Standard Webhooks signature headers."""
@@ -72,7 +67,6 @@ class ForwardHttp(Step[ForwardHttpParams]):
     side_effects = True
 
     name = "forward_http"
-    Params = ForwardHttpParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
         if self.params.address:

@@ -58,7 +58,6 @@ class ForwardSmtp(Step[ForwardSmtpParams]):
     side_effects = True
 
     name = "forward_smtp"
-    Params = ForwardSmtpParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
         recipients, suppressed = await split_suppressed(ctx, self.params.to)

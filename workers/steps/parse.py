@@ -43,7 +43,6 @@ class Parse(Step[ParseParams]):
     """Decode text, HTML, attachment metadata and defects; derive the unquoted reply text."""
 
     name = "parse"
-    Params = ParseParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
         result = _stored(ctx.message)

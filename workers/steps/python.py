@@ -64,7 +64,6 @@ class Python(Step[PythonParams]):
     side_effects = True
 
     name = "python"
-    Params = PythonParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any] | None:
         function = load_callable(self.params.callable)

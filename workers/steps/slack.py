@@ -14,29 +14,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import SecretStr, field_validator
+from pydantic import SecretStr
 
 from service.recipients import recipients
 from workers.effects.http_target import check_response, post
 from workers.extract import find_links
-from workers.render.templating import check_template, check_tree, mrkdwn_escape, render, render_tree, template_context
+from workers.render.templating import TemplateSource, TemplateTree, mrkdwn_escape, render, render_tree, template_context
 from workers.steps.base import PermanentStepError, Step, StepContext, StepParams
 
 
 class SlackParams(StepParams):
     webhook_url: SecretStr | None = None
-    text: str | None = None
-    blocks: list[dict[str, Any]] | None = None
-
-    @field_validator("text")
-    @classmethod
-    def _text_compiles(cls, value: str | None) -> str | None:
-        return check_template(value) if value is not None else None
-
-    @field_validator("blocks")
-    @classmethod
-    def _blocks_compile(cls, value: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
-        return check_tree(value) if value is not None else None
+    text: TemplateSource | None = None
+    blocks: TemplateTree | None = None
 
 
 class Slack(Step[SlackParams]):
@@ -45,7 +35,6 @@ class Slack(Step[SlackParams]):
     side_effects = True
 
     name = "slack"
-    Params = SlackParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
         url = self._url(ctx)

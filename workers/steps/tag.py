@@ -28,7 +28,6 @@ class Tag(Step[TagParams]):
     """Add templated tags to ``outputs.tag.tags``; empty results are dropped, duplicates kept once."""
 
     name = "tag"
-    Params = TagParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
         earlier = (ctx.outputs.get("tag") or {}).get("tags") or []

@@ -11,28 +11,20 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import field_validator
-
-from workers.render.templating import check_template, render, template_context
+from workers.render.templating import TemplateSource, render, template_context
 from workers.steps.base import PermanentStepError, Step, StepContext, StepParams
 
 
 class TemplateParams(StepParams):
-    template: str
+    template: TemplateSource
     format: Literal["text", "json"] = "text"
     strict: bool = False
-
-    @field_validator("template")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        return check_template(value)
 
 
 class Template(Step[TemplateParams]):
     """Render a Jinja2 template to ``{"text": ...}`` or, with ``format: json``, to a JSON object."""
 
     name = "template"
-    Params = TemplateParams
 
     async def run(self, ctx: StepContext) -> dict[str, Any]:
         rendered = render(self.params.template, await template_context(ctx), strict=self.params.strict)
