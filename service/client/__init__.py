@@ -11,7 +11,7 @@ The pytest plugin (:mod:`service.client.pytest_plugin`) builds on it.
 """
 
 from service.client.aio import AsyncMailhookClient
-from service.client.core import DEFAULT_URL, ClientConfig, MessageFilters, WaitOptions
+from service.client.config import DEFAULT_URL, ClientConfig
 from service.client.errors import (
     BadRequest,
     Forbidden,
@@ -22,8 +22,9 @@ from service.client.errors import (
     WaitTimeout,
 )
 from service.client.models import Address, AttachmentInfo, Mailbox, MessageDetail, Run, StepRun, Summary, WaitResult
+from service.client.operations import MessageFilters
 from service.client.sync import MailhookClient
-from service.client.waiting import LinkMatch, Want
+from service.client.waiting import LinkMatch, WaitOptions, Want
 
 __all__ = [
     "DEFAULT_URL",
