@@ -11,6 +11,7 @@ The pytest plugin (:mod:`service.client.pytest_plugin`) builds on it.
 """
 
 from service.client.aio import AsyncMailhookClient
+from service.client.bounces import Bounce, Suppression
 from service.client.config import DEFAULT_URL, ClientConfig
 from service.client.errors import (
     BadRequest,
@@ -22,7 +23,7 @@ from service.client.errors import (
     WaitTimeout,
 )
 from service.client.models import Address, AttachmentInfo, Mailbox, MessageDetail, Run, StepRun, Summary, WaitResult
-from service.client.operations import MessageFilters
+from service.client.operations import BounceFilters, MessageFilters, SuppressionFilters
 from service.client.sync import MailhookClient
 from service.client.waiting import LinkMatch, WaitOptions, Want
 
@@ -32,6 +33,8 @@ __all__ = [
     "AsyncMailhookClient",
     "AttachmentInfo",
     "BadRequest",
+    "Bounce",
+    "BounceFilters",
     "ClientConfig",
     "Forbidden",
     "LinkMatch",
@@ -45,6 +48,8 @@ __all__ = [
     "ServerUnavailable",
     "StepRun",
     "Summary",
+    "Suppression",
+    "SuppressionFilters",
     "Unauthorized",
     "WaitOptions",
     "WaitResult",

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
+from service.client.bounces import Bounce, Suppression
 from service.client.errors import MailhookError
 from service.client.models import Address, MessageDetail, Summary
 
@@ -36,6 +37,27 @@ class MessageFilters(TypedDict, total=False):
     status: str
     since: Since
     until: Since
+    page_size: int
+    limit: int
+
+
+class BounceFilters(TypedDict, total=False):
+    """Filters of ``bounces()``: ``since``/``until`` bound when the bounce occurred."""
+
+    recipient: str
+    kind: str
+    source: str
+    since: Since
+    until: Since
+    page_size: int
+    limit: int
+
+
+class SuppressionFilters(TypedDict, total=False):
+    """Filters of ``suppressions()``: entries in force unless ``include_expired``."""
+
+    address: str
+    include_expired: bool
     page_size: int
     limit: int
 
@@ -99,15 +121,19 @@ def since_text(value: Since) -> str:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def query(filters: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, str]:
-    """Query parameters from the filters given, in ``names`` order (filter name -> parameter name)."""
+#: Filter names that are not the query parameter's name (``limit`` is the client's own total cap).
+_PARAMETER = {"from_": "from", "page_size": "limit"}
+
+
+def query(filters: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, str]:
+    """Query parameters from the filters given, in ``names`` order."""
     params: dict[str, str] = {}
-    for key, name in names.items():
+    for key in names:
         value = filters.get(key)
         if isinstance(value, bool):
-            params[name] = "true" if value else "false"
+            params[_PARAMETER.get(key, key)] = "true" if value else "false"
         elif value is not None:
-            params[name] = since_text(value) if isinstance(value, datetime) else str(value)
+            params[_PARAMETER.get(key, key)] = since_text(value) if isinstance(value, datetime) else str(value)
     return params
 
 
@@ -127,6 +153,16 @@ def _same(content: bytes) -> bytes:
     return content
 
 
+def _present(**values: Any) -> dict[str, Any]:
+    """A JSON body of the values given; None leaves a field out, so the server's default applies."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _remove(path: str, missing_ok: bool) -> Operation[None]:
+    """``DELETE path``; with ``missing_ok`` a 404 (already gone) counts as done."""
+    return Operation("DELETE", path, _nothing, "empty", also_ok=frozenset({404}) if missing_ok else frozenset())
+
+
 def _cursor(body: dict[str, Any]) -> str:
     return str(body["cursor"])
 
@@ -141,19 +177,7 @@ def _addresses(body: Any) -> list[Address]:
 
 # Messages
 
-#: ``messages()`` filter -> query parameter (``limit`` is the client's own cap, not the page size).
-_MESSAGE_FILTERS = {
-    "to": "to",
-    "subject": "subject",
-    "text": "text",
-    "tag": "tag",
-    "source": "source",
-    "status": "status",
-    "from_": "from",
-    "since": "since",
-    "until": "until",
-    "page_size": "limit",
-}
+_MESSAGE_FILTERS = ("to", "subject", "text", "tag", "source", "status", "from_", "since", "until", "page_size")
 
 
 def messages(filters: MessageFilters) -> Listing[Summary]:
@@ -174,7 +198,7 @@ def attachment(message_id: str, position: int) -> Operation[bytes]:
 
 
 def delete(message_id: str) -> Operation[None]:
-    return Operation("DELETE", message_path(message_id), _nothing, "empty")
+    return _remove(message_path(message_id), missing_ok=False)
 
 
 def replay(message_id: str) -> Operation[None]:
@@ -189,15 +213,36 @@ def cursor() -> Operation[str]:
 
 
 def create_address(via: str, local_part: str | None, domain: str | None) -> Operation[Address]:
-    body = {"via": via, "local_part": local_part, "domain": domain}
-    payload = {key: value for key, value in body.items() if value is not None}
+    payload = _present(via=via, local_part=local_part, domain=domain)
     return Operation("POST", "/addresses", Address.from_json, json=payload)
 
 
 def delete_address(address: str, missing_ok: bool) -> Operation[None]:
-    missing = frozenset({404}) if missing_ok else frozenset()
-    return Operation("DELETE", address_path("/addresses", address), _nothing, "empty", also_ok=missing)
+    return _remove(address_path("/addresses", address), missing_ok)
 
 
 def addresses() -> Operation[list[Address]]:
     return Operation("GET", "/addresses", _addresses)
+
+
+# Bounces and the suppression list
+
+
+def bounces(filters: BounceFilters) -> Listing[Bounce]:
+    params = query(filters, ("recipient", "kind", "source", "since", "until", "page_size"))
+    return Listing("/bounces", params, Bounce.from_json, "bounce", limit=filters.get("limit"))
+
+
+def suppressions(filters: SuppressionFilters) -> Listing[Suppression]:
+    params = query(filters, ("address", "include_expired", "page_size"))
+    return Listing("/suppressions", params, Suppression.from_json, "suppression", limit=filters.get("limit"))
+
+
+def add_suppression(address: str, reason: str | None, expires_at: Since | None) -> Operation[Suppression]:
+    until = None if expires_at is None else since_text(expires_at)
+    payload = _present(address=address, reason=reason, expires_at=until)
+    return Operation("POST", "/suppressions", Suppression.from_json, json=payload)
+
+
+def remove_suppression(address: str, missing_ok: bool) -> Operation[None]:
+    return _remove(address_path("/suppressions", address), missing_ok)

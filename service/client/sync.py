@@ -15,8 +15,9 @@ import httpx
 
 from service.client import exchange, operations
 from service.client.base import ClientBase
+from service.client.bounces import Bounce, Suppression
 from service.client.models import Address, MessageDetail, Summary, WaitResult
-from service.client.operations import Listing, MessageFilters, Operation
+from service.client.operations import BounceFilters, Listing, MessageFilters, Operation, Since, SuppressionFilters
 from service.client.waiting import LinkMatch, WaitOptions, Want, wait_plan
 
 T = TypeVar("T")
@@ -122,3 +123,23 @@ class MailhookClient(ClientBase[httpx.BaseTransport, httpx.Client]):
 
     def addresses(self) -> list[Address]:
         return self._run(operations.addresses())
+
+    # Bounces and the suppression list
+
+    def bounces(self, **filters: Unpack[BounceFilters]) -> Iterator[Bounce]:
+        """Recorded bounce events, newest first by when they occurred, fetching further pages as needed."""
+        return self._items(operations.bounces(filters))
+
+    def suppressions(self, **filters: Unpack[SuppressionFilters]) -> Iterator[Suppression]:
+        """Suppressed addresses and why, newest first (those in force, unless ``include_expired=True``)."""
+        return self._items(operations.suppressions(filters))
+
+    def add_suppression(
+        self, address: str, *, reason: str | None = None, expires_at: Since | None = None
+    ) -> Suppression:
+        """Suppress ``address`` until ``expires_at`` or until removed, replacing any entry it has (admin token)."""
+        return self._run(operations.add_suppression(address, reason, expires_at))
+
+    def remove_suppression(self, address: str, *, missing_ok: bool = False) -> None:
+        """Stop suppressing ``address`` (admin token); :class:`NotFound` if it was not, unless ``missing_ok``."""
+        self._run(operations.remove_suppression(address, missing_ok))
