@@ -211,6 +211,13 @@ def test_an_answer_that_is_not_json_is_a_mailhook_error() -> None:
             odd.message("x")
 
 
+def test_an_answer_of_another_shape_is_a_mailhook_error_not_a_key_error() -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"next": "c:9"}))
+    with MailhookClient("http://mailhook.test", "t", transport=transport) as odd:
+        with pytest.raises(MailhookError, match=r"unexpected answer from Mailhook to /api/v1/cursor: KeyError"):
+            odd.cursor()
+
+
 def test_url_and_token_come_from_the_environment(fake_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAILHOOK_URL", fake_url + "/")
     monkeypatch.setenv("MAILHOOK_TOKEN", READ_TOKEN)
@@ -230,6 +237,9 @@ def test_messages_follow_next_cursor_newest_first(client: MailhookClient, fake: 
     assert subjects == [f"n{n}" for n in reversed(range(7))]
     assert len([p for _, path, p in fake.requests if path == "/api/v1/messages"]) == 3
     assert len(list(client.messages(page_size=3, limit=4))) == 4
+    before = len(fake.requests)
+    assert len(list(client.messages(page_size=3, limit=3))) == 3
+    assert len(fake.requests) == before + 1, "a limit the first page fills asks for no second page"
     assert [m.subject for m in client.messages(tag="3")] == ["n3"]
 
 

@@ -7,7 +7,16 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from service.client import Address, MailhookClient, MailhookError, MessageDetail, Summary, WaitResult
+from service.client import (
+    Address,
+    Bounce,
+    MailhookClient,
+    MailhookError,
+    MessageDetail,
+    Summary,
+    Suppression,
+    WaitResult,
+)
 
 SUMMARY = {
     "id": "01JF3Z",
@@ -94,16 +103,46 @@ def test_wait_result_and_address() -> None:
     assert (address.address, address.provider_ref, address.created_at) == ("x1@proxiedmail.com", None, None)
 
 
+def test_bounce_and_suppression_read_each_field_by_its_type() -> None:
+    bounce = Bounce.from_json(
+        {
+            "id": 3,
+            "recipient": "a@example.org",
+            "kind": "hard",
+            "reply_code": "550",
+            "occurred_at": "2026-12-04T10:00:00Z",
+        }
+        | {"diagnostic": 550, "added_by_a_newer_server": True}
+    )
+    assert (bounce.id, bounce.kind, bounce.reply_code, bounce.diagnostic) == (3, "hard", 550, "550")
+    assert bounce.occurred_at == datetime(2026, 12, 4, 10, tzinfo=UTC)
+    assert (bounce.reason, bounce.created_at, bounce.message_id) == (None, None, None), "absent keys are None"
+    entry = Suppression.from_json({"address": "a@example.org", "kind": "manual", "since": "2026-12-04T10:00:00+00:00"})
+    assert (entry.address, entry.since, entry.expires_at) == (
+        "a@example.org",
+        datetime(2026, 12, 4, 10, tzinfo=UTC),
+        None,
+    )
+
+
 @pytest.mark.parametrize(
-    "body", [{"items": "nope"}, {"items": [{"subject": "no id"}]}, {"items": [{"id": "x", "received_at": "yesterday"}]}]
+    ("listing", "body"),
+    [
+        ("messages", {"items": "nope"}),
+        ("messages", {"items": [{"subject": "no id"}]}),
+        ("messages", {"items": [{"id": "x", "received_at": "yesterday"}]}),
+        ("bounces", {"items": [{"kind": "hard"}]}),
+        ("bounces", {"items": [{"id": 1, "recipient": "a@x", "kind": "hard", "reply_code": "x"}]}),
+        ("suppressions", {"items": [{"address": "a@x", "kind": "manual", "expires_at": "soon"}]}),
+    ],
 )
-def test_a_shape_the_client_cannot_read_is_a_mailhook_error(body: dict[str, object]) -> None:
+def test_a_shape_the_client_cannot_read_is_a_mailhook_error(listing: str, body: dict[str, object]) -> None:
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
     with (
         MailhookClient("http://mailhook.test", "t", transport=transport) as odd,
         pytest.raises(MailhookError, match="unexpected answer"),
     ):
-        list(odd.messages())
+        list(getattr(odd, listing)())
 
 
 @pytest.mark.parametrize("url", ["localhost:8000", "ftp://mailhook.test", "http://:8000", "http://\x00x"])

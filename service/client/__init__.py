@@ -11,7 +11,8 @@ The pytest plugin (:mod:`service.client.pytest_plugin`) builds on it.
 """
 
 from service.client.aio import AsyncMailhookClient
-from service.client.core import DEFAULT_URL, ClientConfig, MessageFilters, WaitOptions
+from service.client.bounces import Bounce, Suppression
+from service.client.config import DEFAULT_URL, ClientConfig
 from service.client.errors import (
     BadRequest,
     Forbidden,
@@ -22,8 +23,9 @@ from service.client.errors import (
     WaitTimeout,
 )
 from service.client.models import Address, AttachmentInfo, Mailbox, MessageDetail, Run, StepRun, Summary, WaitResult
+from service.client.operations import BounceFilters, MessageFilters, SuppressionFilters
 from service.client.sync import MailhookClient
-from service.client.waiting import LinkMatch, Want
+from service.client.waiting import LinkMatch, WaitOptions, Want
 
 __all__ = [
     "DEFAULT_URL",
@@ -31,6 +33,8 @@ __all__ = [
     "AsyncMailhookClient",
     "AttachmentInfo",
     "BadRequest",
+    "Bounce",
+    "BounceFilters",
     "ClientConfig",
     "Forbidden",
     "LinkMatch",
@@ -44,6 +48,8 @@ __all__ = [
     "ServerUnavailable",
     "StepRun",
     "Summary",
+    "Suppression",
+    "SuppressionFilters",
     "Unauthorized",
     "WaitOptions",
     "WaitResult",

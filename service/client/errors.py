@@ -5,8 +5,9 @@
     MailhookError                 anything that went wrong talking to Mailhook
     ├── BadRequest                400: a parameter the server refused (``details["parameter"]``)
     ├── Unauthorized              401: no token, or a wrong or revoked one
-    ├── Forbidden                 403: the token lacks the scope (delete, replay and addresses need admin)
-    ├── NotFound                  404: no such message, attachment or address
+    ├── Forbidden                 403: the token lacks the scope (delete, replay, addresses and
+    │                             changes to the suppression list need admin)
+    ├── NotFound                  404: no such message, attachment, address or suppressed address
     ├── ServerUnavailable         5xx, a connection failure, or no answer in time
     └── WaitTimeout               nothing matching arrived before the caller's own deadline
                                   (also a ``TimeoutError``)
@@ -47,11 +48,11 @@ class Unauthorized(MailhookError):
 
 
 class Forbidden(MailhookError):
-    """The token is valid but lacks the scope (``admin`` for delete, replay and addresses)."""
+    """The token is valid but lacks the scope (``admin`` for delete, replay, addresses and suppressions)."""
 
 
 class NotFound(MailhookError):
-    """The message, attachment or address does not exist (or was deleted)."""
+    """The message, attachment, address or suppression does not exist (or was deleted)."""
 
 
 class ServerUnavailable(MailhookError):

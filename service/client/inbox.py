@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 
 from service.client.errors import MailhookError
 from service.client.models import Address, Summary
@@ -58,28 +58,25 @@ class InboxSettings:
     cleanup: bool = False
 
 
+@dataclass(eq=False, repr=False)
 class MailhookInbox:
     """A unique address for one test, with waits that start at the cursor taken when it was made.
 
     Each successful wait moves :attr:`cursor` past the message it returned, so calling
-    ``wait_for_message()`` twice returns two different messages, in the order they were stored.
+    ``wait_for_message()`` twice returns two different messages, in the order they were stored;
+    :attr:`started` stays the cursor the inbox was made with.
     """
 
-    def __init__(
-        self,
-        client: MailhookClient,
-        address: str,
-        cursor: str,
-        *,
-        timeout: float = 60.0,
-        provisioned: Address | None = None,
-    ) -> None:
-        self.client = client
-        self.address = address
-        self.started = cursor
-        self.cursor = cursor
-        self.timeout = timeout
-        self.provisioned = provisioned
+    client: MailhookClient
+    address: str
+    cursor: str
+    _: KW_ONLY
+    timeout: float = 60.0
+    provisioned: Address | None = None
+    started: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started = self.cursor
 
     @classmethod
     def create(cls, client: MailhookClient, settings: InboxSettings, name: str) -> MailhookInbox:
@@ -141,9 +138,7 @@ class MailhookInbox:
                 self.client.delete_address(self.provisioned.address, missing_ok=True)
 
     def _pick(self, want: Want, from_: str | None, subject: str | None, timeout: float | None, claim: bool) -> str:
-        found = want.pick(self._wait(want, from_, subject, timeout, claim))
-        assert found is not None  # the wait returns only a message `want` accepted
-        return found
+        return want.picked(self._wait(want, from_, subject, timeout, claim))
 
     def _wait(self, want: Want, from_: str | None, subject: str | None, timeout: float | None, claim: bool) -> Summary:
         result = self.client.wait(

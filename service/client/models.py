@@ -11,21 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _time(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
-
-
-def _strings(value: Any) -> list[str]:
-    return [str(item) for item in value] if isinstance(value, list) else []
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+from service.client import lenient
 
 
 @dataclass(frozen=True)
@@ -39,7 +25,7 @@ class Mailbox:
     def from_json(cls, data: Any) -> Mailbox | None:
         if not isinstance(data, dict) or not data.get("address"):
             return None
-        return cls(name=_text(data.get("name")), address=str(data["address"]))
+        return cls(name=lenient.text(data.get("name")), address=str(data["address"]))
 
     def __str__(self) -> str:
         return f'"{self.name}" <{self.address}>' if self.name else self.address
@@ -74,19 +60,19 @@ class Summary:
     def fields_from_json(cls, data: dict[str, Any]) -> dict[str, Any]:
         return {
             "id": str(data["id"]),
-            "received_at": _time(data.get("received_at")),
-            "source": _text(data.get("source")),
-            "provider": _text(data.get("provider")),
-            "envelope_from": _text(data.get("envelope_from")),
-            "envelope_to": _strings(data.get("envelope_to")),
+            "received_at": lenient.moment(data.get("received_at")),
+            "source": lenient.text(data.get("source")),
+            "provider": lenient.text(data.get("provider")),
+            "envelope_from": lenient.text(data.get("envelope_from")),
+            "envelope_to": lenient.strings(data.get("envelope_to")),
             "from_": Mailbox.from_json(data.get("from")),
             "to": _mailboxes(data.get("to")),
             "cc": _mailboxes(data.get("cc")),
-            "recipient": _text(data.get("recipient")),
-            "subject": _text(data.get("subject")),
-            "status": _text(data.get("status")),
-            "code": _text(data.get("code")),
-            "links": _strings(data.get("links")),
+            "recipient": lenient.text(data.get("recipient")),
+            "subject": lenient.text(data.get("subject")),
+            "status": lenient.text(data.get("status")),
+            "code": lenient.text(data.get("code")),
+            "links": lenient.strings(data.get("links")),
             "data": data,
         }
 
@@ -108,14 +94,13 @@ class AttachmentInfo:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AttachmentInfo:
-        size = data.get("size")
         return cls(
             position=int(data["position"]),
-            filename=_text(data.get("filename")),
-            content_type=_text(data.get("content_type")),
-            size=int(size) if size is not None else None,
-            content_id=_text(data.get("content_id")),
-            disposition=_text(data.get("disposition")),
+            filename=lenient.text(data.get("filename")),
+            content_type=lenient.text(data.get("content_type")),
+            size=lenient.number(data.get("size")),
+            content_id=lenient.text(data.get("content_id")),
+            disposition=lenient.text(data.get("disposition")),
         )
 
 
@@ -137,7 +122,7 @@ class StepRun:
             name=str(data.get("name", "")),
             status=str(data.get("status", "")),
             attempts=int(data.get("attempts") or 0),
-            error=_text(data.get("error")),
+            error=lenient.text(data.get("error")),
             output=data.get("output"),
         )
 
@@ -160,12 +145,12 @@ class Run:
         steps = data.get("steps")
         return cls(
             id=data.get("id", ""),
-            pipeline=_text(data.get("pipeline")),
-            route=_text(data.get("route")),
+            pipeline=lenient.text(data.get("pipeline")),
+            route=lenient.text(data.get("route")),
             status=str(data.get("status", "")),
-            error=_text(data.get("error")),
-            started_at=_time(data.get("started_at")),
-            finished_at=_time(data.get("finished_at")),
+            error=lenient.text(data.get("error")),
+            started_at=lenient.moment(data.get("started_at")),
+            finished_at=lenient.moment(data.get("finished_at")),
             steps=[StepRun.from_json(step) for step in steps] if isinstance(steps, list) else [],
         )
 
@@ -190,12 +175,12 @@ class MessageDetail(Summary):
         runs = data.get("runs") if isinstance(data.get("runs"), list) else []
         return cls(
             **cls.fields_from_json(data),
-            text=_text(data.get("text")),
-            html=_text(data.get("html")),
+            text=lenient.text(data.get("text")),
+            html=lenient.text(data.get("html")),
             headers=[(str(pair[0]), str(pair[1])) for pair in headers or [] if len(pair) == 2],
             attachments=[AttachmentInfo.from_json(item) for item in attachments or []],
-            auth=_dict(data.get("auth")),
-            defects=_strings(data.get("defects")),
+            auth=lenient.mapping(data.get("auth")),
+            defects=lenient.strings(data.get("defects")),
             bounce=data.get("bounce") if isinstance(data.get("bounce"), dict) else None,
             runs=[Run.from_json(run) for run in runs or []],
         )
@@ -210,7 +195,7 @@ class WaitResult:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WaitResult:
-        return cls(message=Summary.from_json(_dict(data.get("message"))), cursor=str(data["cursor"]))
+        return cls(message=Summary.from_json(lenient.mapping(data.get("message"))), cursor=str(data["cursor"]))
 
 
 @dataclass(frozen=True)
@@ -228,7 +213,7 @@ class Address:
         return cls(
             address=str(data["address"]),
             via=str(data.get("via", "")),
-            provider_ref=_text(data.get("provider_ref")),
-            created_at=_time(data.get("created_at")),
+            provider_ref=lenient.text(data.get("provider_ref")),
+            created_at=lenient.moment(data.get("created_at")),
             data=data,
         )

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from service.client.core import DEFAULT_URL
+from service.client.config import DEFAULT_URL
 from service.client.errors import MailhookError
 from service.client.inbox import InboxSettings, MailhookInbox
 from service.client.sync import MailhookClient

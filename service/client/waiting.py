@@ -12,12 +12,15 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import httpx
 
-from service.client.core import ClientConfig, Since, check, error_from_response, parse, since_text
+from service.client.config import ClientConfig
 from service.client.errors import MailhookError, WaitTimeout
+from service.client.exchange import check, error_from_response, parse
 from service.client.models import Summary, WaitResult
+from service.client.operations import Operation, Since, since_text
 
 #: Gateways answer these while a server restarts or when they cut a long poll; a wait retries them.
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
@@ -26,6 +29,16 @@ TRANSIENT_PAUSE_S = 0.5
 MAX_WAIT_PARAM_S = 86400
 
 LinkMatch = str | re.Pattern[str] | None
+
+
+class WaitOptions(TypedDict, total=False):
+    """How a wait narrows and bounds itself; the defaults are :func:`wait_plan`'s."""
+
+    from_: str | None
+    subject: str | None
+    since: Since | None
+    timeout: float
+    claim: bool
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,12 @@ class Want:
             f" with a link matching /{pattern.pattern}/",
             lambda m: next((u for u in m.links if pattern.search(u)), None),
         )
+
+    def picked(self, message: Summary) -> str:
+        """What ``pick`` found in a message a wait returned (it returns only messages with one)."""
+        found = self.pick(message)
+        assert found is not None  # a wait returns only a message its `want` accepted
+        return found
 
 
 @dataclass
@@ -90,8 +109,8 @@ class WaitPlan:
     def expired(self) -> bool:
         return self.clock() >= self.deadline
 
-    def next_request(self, margin: float) -> tuple[dict[str, str], httpx.Timeout]:
-        """Query parameters for the next ``GET /wait`` and the HTTP timeout that outlasts it."""
+    def next_request(self, margin: float) -> Operation[WaitResult]:
+        """The next ``GET /wait``, with an HTTP timeout that outlasts it by ``margin``."""
         # Whole seconds, rounded up: the server may accept integers only, and waiting up to a
         # second past the caller's deadline beats giving up before it. The contract caps the
         # parameter at one day; longer waits are several requests like any capped wait.
@@ -105,10 +124,23 @@ class WaitPlan:
             params["since"] = self.since
         if self.claim:
             params["claim"] = "true"
-        return params, httpx.Timeout(margin, read=seconds + margin)
+        timeout = httpx.Timeout(margin, read=seconds + margin)
+        return Operation("GET", "/wait", WaitResult.from_json, params=params, timeout=timeout)
 
     def on_answer(self, response: httpx.Response, config: ClientConfig) -> WaitResult | None:
-        """The result when the answer carries a wanted message; None to ask again."""
+        """The result when the answer carries a wanted message; None to ask again after ``pause``.
+
+        Once the deadline has passed without one, raises what :meth:`give_up` says.
+        """
+        found = self._read(response, config)
+        if found is not None:
+            return found
+        if self.expired():
+            raise self.give_up()
+        self.pause = min(self.pause, self.remaining())
+        return None
+
+    def _read(self, response: httpx.Response, config: ClientConfig) -> WaitResult | None:
         self.pause = 0.0
         if response.status_code == 408:
             details = error_from_response(response, config).details
@@ -154,6 +186,6 @@ def wait_plan(
     timeout: float = 60,
     claim: bool = False,
 ) -> WaitPlan:
-    """The plan for one ``wait_for_*`` call (the same defaults in both clients)."""
+    """The plan for one wait: every ``wait_for_*`` of both clients, with the defaults spelled once."""
     cursor = None if since is None else since_text(since)
     return WaitPlan(to, from_, subject, cursor, timeout, claim, want=want)
