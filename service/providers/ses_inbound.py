@@ -22,7 +22,8 @@ from typing import Any
 from service.errors import BadPayload
 from service.inbound import InboundEmail
 from service.mime.headers import header_fields, mime_headers_and_defects
-from service.providers.base import Delivery, Handshake, InboundProvider, ProviderServices, optional
+from service.providers.base import Delivery, Handshake, InboundProvider, ProviderServices
+from service.providers.json_reader import optional
 from service.providers.sns import SnsProvider, decode_message, parse_iso
 
 _VERDICTS = {"spf": "spfVerdict", "dkim": "dkimVerdict", "dmarc": "dmarcVerdict", "spam": "spamVerdict"}
