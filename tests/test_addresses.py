@@ -22,12 +22,14 @@ from starlette.routing import Route
 
 from service.addresses.addy import Addy
 from service.addresses.base import (
+    MAX_PAGES,
     AddressProvider,
     ProviderAuthError,
     ProviderError,
     ProviderNotFound,
     ProviderRateLimited,
     ProvisionedAddress,
+    read_pages,
     retry_after_seconds,
 )
 from service.addresses.registry import ADDRESS_PROVIDERS
@@ -285,3 +287,28 @@ async def test_error_text_is_one_line_and_never_shows_our_hook_url(http: httpx.A
     assert str(broken.value) == (
         "improvmx: improvmx error (GET /v3/domains/example.com/aliases/ -> 502): <html> 502 Bad Gateway </html>"
     )
+
+
+async def test_read_pages_stops_at_the_last_page_an_empty_page_or_the_bound() -> None:
+    calls: list[tuple[int, int]] = []
+
+    def paged(pages: int, last: int) -> Any:
+        async def read(page: int, seen: int) -> tuple[list[Any], bool]:
+            calls.append((page, seen))
+            items: list[Any] = [{"n": page * 10 + i} for i in range(2)] if page <= pages else []
+            return [*items, "not an object"] if items else [], page < last
+
+        return read
+
+    def keep(item: dict[str, Any]) -> ProvisionedAddress | None:
+        return ProvisionedAddress(f"a{item['n']}@example.org", str(item["n"])) if item["n"] % 2 == 0 else None
+
+    found = await read_pages(paged(pages=5, last=3), keep)
+    assert [a.provider_ref for a in found] == ["10", "20", "30"]
+    assert calls == [(1, 0), (2, 3), (3, 6)]  # ``seen`` counts every item, kept or not
+    calls.clear()
+    assert [a.provider_ref for a in await read_pages(paged(pages=1, last=9), keep)] == ["10"]
+    assert calls == [(1, 0), (2, 3)]  # the empty page ends the list although more were announced
+    calls.clear()
+    await read_pages(paged(pages=10**6, last=10**6), keep)
+    assert len(calls) == MAX_PAGES

@@ -175,6 +175,40 @@ async def test_ses_inbound_received_notification_is_stored_as_mail(
     }
 
 
+INBOUND_TOPIC = "arn:aws:sns:eu-west-1:111122223333:ses-inbound"
+
+
+def _received(content: str | None = None, **receipt: Any) -> dict[str, Any]:
+    message = fixture("ses/received.json")
+    message["receipt"].update(receipt)
+    if content is not None:
+        message["content"] = content
+    return message
+
+
+async def test_ses_inbound_keeps_the_defects_of_the_header_fields(
+    client: httpx.AsyncClient, settings: Settings, sns: FakeSns
+) -> None:
+    # An unreadable Date is a defect for raw HTTP and SMTP: SES inbound used to drop it.
+    content = fixture("ses/received.json")["content"].replace("Date: Tue, 14 Nov 2023 10:12:38 +0100", "Date: soon")
+    envelope = sns.notification(_received(content), topic=INBOUND_TOPIC)
+    response = await post(client, "ses-inbound", sns_delivery(envelope))
+    assert response.status_code == 200, response.text
+    [message] = stored_messages(settings)
+    assert message.date is None and "unparseable_date" in message.defects
+
+
+@pytest.mark.parametrize("timestamp", [1741338000, {"at": "2025-03-07T09:00:00Z"}, ["2025-03-07T09:00:00Z"], True])
+async def test_ses_inbound_receipt_timestamp_that_is_not_a_string_is_400(
+    client: httpx.AsyncClient, settings: Settings, sns: FakeSns, timestamp: Any
+) -> None:
+    envelope = sns.notification(_received(timestamp=timestamp), topic=INBOUND_TOPIC)
+    response = await post(client, "ses-inbound", sns_delivery(envelope))
+    assert "receipt.timestamp" in _refused(response, 400)
+    assert response.json()["details"] == {"field": "receipt.timestamp"}
+    assert stored_messages(settings) == []
+
+
 def test_default_origin_accepts_only_aws_certificate_urls() -> None:
     good = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0123456789abcdef.pem"
     check_cert_url(good, TOPIC, SNS_CERT_ORIGIN)

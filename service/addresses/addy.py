@@ -25,10 +25,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.addresses.base import AddressProvider, ProviderError, ProvisionedAddress, parse_provider_time
+from service.addresses.base import AddressProvider, ProviderError, ProvisionedAddress, parse_provider_time, read_pages
 
 _PAGE_SIZE = 100  # documented maximum
-_MAX_PAGES = 1000
 
 
 class Addy(AddressProvider):
@@ -43,10 +42,9 @@ class Addy(AddressProvider):
 
     def auth_headers(self) -> dict[str, str]:
         return {
-            "Authorization": f"Bearer {self.account.api_key.get_secret_value()}",
+            "Authorization": f"Bearer {self.api_key}",
             "Content-Type": "application/json",
             "X-Requested-With": "XMLHttpRequest",
-            "Accept": "application/json",
         }
 
     async def create(self, local_part: str | None, domain: str | None) -> ProvisionedAddress:
@@ -69,19 +67,18 @@ class Addy(AddressProvider):
 
     async def list(self) -> list[ProvisionedAddress]:
         recipient = await self.recipient_id()
-        found: list[ProvisionedAddress] = []
-        for page in range(1, _MAX_PAGES + 1):
+
+        async def read(page: int, seen: int) -> tuple[list[Any], bool]:
             params = {"page[number]": page, "page[size]": _PAGE_SIZE, "recipient": recipient}
             payload = self.json(await self.call("GET", "/api/v1/aliases", params=params))
             aliases = _data(payload)
             if not isinstance(aliases, list):
                 raise self.shape_error("data is not a list of aliases")
-            found += [_provisioned(a) for a in aliases if isinstance(a, dict)]
             meta = payload.get("meta") if isinstance(payload, dict) else None
             last = meta.get("last_page") if isinstance(meta, dict) else None
-            if not aliases or not isinstance(last, int) or page >= last:
-                break
-        return found
+            return aliases, isinstance(last, int) and page < last
+
+        return await read_pages(read, _provisioned)
 
     async def recipient_id(self) -> str:
         """The account's ``recipient_id``, else the verified recipient whose e-mail is ``deliver_to``."""

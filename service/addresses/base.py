@@ -17,18 +17,22 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import httpx
 
-if TYPE_CHECKING:  # config imports the provider registry, which imports this module
-    from service.addresses.config import AddressAccount
+from service.addresses.account import AddressAccount
 
 Sleep = Callable[[float], Awaitable[None]]
 #: What ``deliver_to`` must be for a provider: our webhook URL, or an address reaching our SMTP ingress.
 DeliverTo = Literal["url", "email"]
 _LOCAL_ALPHABET = string.ascii_lowercase + string.digits
+#: Listing reads at most this many pages, so a misbehaving page count or total cannot loop us forever.
+MAX_PAGES = 1000
+#: ``read(page, seen)`` of a paged list: the page's items and whether another page follows
+#: (``seen``: how many items the earlier pages had).
+ReadPage = Callable[[int, int], Awaitable[tuple[list[Any], bool]]]
 
 
 class AddressError(Exception):
@@ -91,6 +95,14 @@ class AddressProvider(ABC):
         self._sleep = sleep
 
     @property
+    def api_key(self) -> str:
+        return self.account.api_key.get_secret_value()
+
+    def domain_for(self, domain: str | None = None) -> str:
+        """The domain an address is made on (``--domain``, else the account's), or listed on."""
+        return domain or self.account.domain or ""
+
+    @property
     def target(self) -> str:
         """Where the provider must deliver: our webhook URL (secret in its path) or SMTP recipient."""
         return self.account.deliver_to.get_secret_value()
@@ -109,7 +121,7 @@ class AddressProvider(ABC):
 
     @abstractmethod
     def auth_headers(self) -> dict[str, str]:
-        """The provider's documented authentication header(s)."""
+        """The provider's documented authentication header(s); every request also asks for JSON."""
 
     def error_message(self, body: Any) -> str | None:
         """The provider's own error text from a parsed JSON error body; override per documented shape."""
@@ -130,7 +142,7 @@ class AddressProvider(ABC):
         raise self._error_for(response)
 
     async def _send_with_retries(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        headers = {**self.auth_headers(), **kwargs.pop("headers", {})}
+        headers = {**self.auth_headers(), "Accept": "application/json", **kwargs.pop("headers", {})}
         attempt = 0
         while True:
             try:
@@ -186,6 +198,23 @@ class AddressProvider(ABC):
 
     def shape_error(self, what: str) -> ProviderError:
         return ProviderError(self.account.name, f"{self.name} response is not as documented: {what}")
+
+
+async def read_pages(
+    read: ReadPage, keep: Callable[[dict[str, Any]], ProvisionedAddress | None]
+) -> list[ProvisionedAddress]:
+    """A paged list, pages 1, 2, … until one is empty or says it is the last (``read``), at
+    most ``MAX_PAGES``; ``keep`` turns an item (an object) into an address, or leaves it out."""
+    found: list[ProvisionedAddress] = []
+    seen = 0
+    for page in range(1, MAX_PAGES + 1):
+        items, more = await read(page, seen)
+        seen += len(items)
+        kept = (keep(item) for item in items if isinstance(item, dict))
+        found += [address for address in kept if address is not None]
+        if not items or not more:
+            break
+    return found
 
 
 def generic_error_message(body: Any) -> str | None:

@@ -20,51 +20,21 @@ its path. Imports nothing from ``service.config`` (which imports this module for
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, field_validator, model_validator
 
+from service.addresses.account import AddressAccount, is_http_url
 from service.addresses.registry import ADDRESS_PROVIDERS
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,253}\.[^@\s]+$")
 #: Fields that only some providers use; setting one for another provider is a mistake we report.
 _PROVIDER_FIELDS = ("project_id", "recipient_id", "alias_format", "real_addresses")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AddressAccount(_Strict):
-    """One provider account; ``mailhook addresses create --via NAME`` makes addresses through it."""
-
-    name: str
-    provider: str
-    api_key: SecretStr = Field(min_length=1)
-    #: The provider's API root; empty means the real service (set it for a fake or a proxy).
-    base_url: str | None = None
-    #: The domain new addresses are made on (``--domain`` overrides it per address).
-    domain: str | None = None
-    #: Our webhook URL (ProxiedMail, ImprovMX, Forward Email) or SMTP recipient (addy.io, mittwald).
-    deliver_to: SecretStr
-    project_id: str | None = None  # mittwald: the project that owns the domain
-    recipient_id: str | None = None  # addy.io: skip looking deliver_to up among the recipients
-    alias_format: Literal["random_characters", "uuid", "random_words"] = "random_characters"  # addy.io
-    real_addresses: list[str] = Field(default_factory=list)  # ProxiedMail: also forward by mail
-    #: 429 handling: how many times to retry, and the longest ``Retry-After`` we sleep for.
-    max_retries: int = Field(default=2, ge=0, le=10)
-    max_retry_wait_s: float = Field(default=60.0, ge=0, le=3600)
-    timeout_s: float = Field(default=30.0, gt=0, le=600)
-
-    @field_validator("name")
-    @classmethod
-    def _valid_name(cls, value: str) -> str:
-        if not _NAME.match(value):
-            raise ValueError("must be lower-case letters, digits, '-' or '_'")
-        return value
+class ConfiguredAccount(AddressAccount):
+    """An account as the config holds it: its ``provider`` is a registered adapter and its
+    fields are the ones that adapter needs and reads."""
 
     @field_validator("provider")
     @classmethod
@@ -73,25 +43,8 @@ class AddressAccount(_Strict):
             raise ValueError(f"unknown provider {value!r}; known: {', '.join(sorted(ADDRESS_PROVIDERS))}")
         return value
 
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not _is_http_url(value):
-            raise ValueError("must be an http:// or https:// URL")
-        return value
-
-    @field_validator("domain")
-    @classmethod
-    def _valid_domain(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip().rstrip(".").lower()
-        if not _DOMAIN.match(value):
-            raise ValueError(f"{value!r} is not a domain name")
-        return value
-
     @model_validator(mode="after")
-    def _fits_provider(self) -> AddressAccount:
+    def _fits_provider(self) -> ConfiguredAccount:
         provider = ADDRESS_PROVIDERS[self.provider]
         missing = [f for f in provider.required_fields if not getattr(self, f)]
         if missing:
@@ -100,7 +53,7 @@ class AddressAccount(_Strict):
         if stray:
             raise ValueError(f"{', '.join(stray)} is not used by provider {self.provider}")
         target = self.deliver_to.get_secret_value()
-        if provider.deliver_to == "url" and not _is_http_url(target):
+        if provider.deliver_to == "url" and not is_http_url(target):
             raise ValueError(
                 f"deliver_to must be this Mailhook's webhook URL for {self.provider} (http:// or https://)"
             )
@@ -111,12 +64,7 @@ class AddressAccount(_Strict):
         return self
 
 
-def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
-def _unique_names(accounts: list[AddressAccount]) -> list[AddressAccount]:
+def _unique_names(accounts: list[ConfiguredAccount]) -> list[ConfiguredAccount]:
     names = [a.name for a in accounts]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -125,4 +73,4 @@ def _unique_names(accounts: list[AddressAccount]) -> list[AddressAccount]:
 
 
 #: The type of ``AppConfig.addresses``.
-AddressAccounts = Annotated[list[AddressAccount], AfterValidator(_unique_names)]
+AddressAccounts = Annotated[list[ConfiguredAccount], AfterValidator(_unique_names)]

@@ -27,11 +27,11 @@ from service.addresses.base import (
     ProvisionedAddress,
     basic_auth,
     parse_provider_time,
+    read_pages,
     split_address,
 )
 
 _PAGE_SIZE = 50  # the documented maximum before the 2024 change; valid under both rules
-_MAX_PAGES = 1000
 
 
 class ForwardEmail(AddressProvider):
@@ -42,10 +42,10 @@ class ForwardEmail(AddressProvider):
     deliver_to = "url"
 
     def auth_headers(self) -> dict[str, str]:
-        return {"Authorization": basic_auth(self.account.api_key.get_secret_value(), ""), "Accept": "application/json"}
+        return {"Authorization": basic_auth(self.api_key, "")}
 
     async def create(self, local_part: str | None, domain: str | None) -> ProvisionedAddress:
-        domain = domain or self.account.domain or ""
+        domain = self.domain_for(domain)
         form = {"recipients": self.target, "is_enabled": "true"}
         if local_part:
             form["name"] = local_part
@@ -60,18 +60,17 @@ class ForwardEmail(AddressProvider):
         await self.call("DELETE", f"/v1/domains/{domain}/aliases/{address.provider_ref}", expect=(200, 204))
 
     async def list(self) -> list[ProvisionedAddress]:
-        domain = self.account.domain or ""
-        found: list[ProvisionedAddress] = []
-        for page in range(1, _MAX_PAGES + 1):
+        domain = self.domain_for()
+
+        async def read(page: int, seen: int) -> tuple[list[Any], bool]:
             params = {"paginate": "true", "page": page, "limit": _PAGE_SIZE}
             response = await self.call("GET", f"/v1/domains/{domain}/aliases", params=params)
             aliases = self.json(response)
             if not isinstance(aliases, list):
                 raise self.shape_error("the alias list is not a JSON array")
-            found += [_provisioned(a, domain) for a in aliases if isinstance(a, dict) and self._ours(a)]
-            if not aliases or page >= _int_header(response.headers.get("x-page-count"), default=page):
-                break
-        return found
+            return aliases, page < _int_header(response.headers.get("x-page-count"), default=page)
+
+        return await read_pages(read, lambda alias: _provisioned(alias, domain) if self._ours(alias) else None)
 
     def _ours(self, alias: dict[str, Any]) -> bool:
         recipients = alias.get("recipients")

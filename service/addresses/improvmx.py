@@ -22,11 +22,9 @@ from service.addresses.base import (
     basic_auth,
     parse_provider_time,
     random_local_part,
+    read_pages,
     split_address,
 )
-
-#: Pages are bounded so a misbehaving ``total`` cannot loop us forever.
-_MAX_PAGES = 1000
 
 
 class ImprovMX(AddressProvider):
@@ -38,13 +36,10 @@ class ImprovMX(AddressProvider):
 
     def auth_headers(self) -> dict[str, str]:
         # The docs write it as "Authorization: Basic api:{your_api_key}", i.e. Basic auth (base64).
-        return {
-            "Authorization": basic_auth("api", self.account.api_key.get_secret_value()),
-            "Accept": "application/json",
-        }
+        return {"Authorization": basic_auth("api", self.api_key)}
 
     async def create(self, local_part: str | None, domain: str | None) -> ProvisionedAddress:
-        domain = domain or self.account.domain or ""
+        domain = self.domain_for(domain)
         body = {"alias": local_part or random_local_part(), "forward": self.target}
         response = await self.call("POST", f"/domains/{domain}/aliases/", json=body, expect=(200, 201))
         alias = self._ok(self.json(response)).get("alias")
@@ -58,21 +53,18 @@ class ImprovMX(AddressProvider):
         self._ok(self.json(response))
 
     async def list(self) -> list[ProvisionedAddress]:
-        domain = self.account.domain or ""
-        found: list[ProvisionedAddress] = []
-        seen = 0
-        for page in range(1, _MAX_PAGES + 1):
+        domain = self.domain_for()
+
+        async def read(page: int, seen: int) -> tuple[list[Any], bool]:
             response = await self.call("GET", f"/domains/{domain}/aliases/", params={"page": page})
             payload = self._ok(self.json(response))
             aliases = payload.get("aliases")
             if not isinstance(aliases, list):
                 raise self.shape_error("aliases is not a list")
-            seen += len(aliases)
-            found += [_provisioned(a, domain) for a in aliases if isinstance(a, dict) and self._ours(a)]
             total = payload.get("total")
-            if not aliases or not isinstance(total, int) or seen >= total:
-                break
-        return found
+            return aliases, isinstance(total, int) and seen + len(aliases) < total
+
+        return await read_pages(read, lambda alias: _provisioned(alias, domain) if self._ours(alias) else None)
 
     def _ours(self, alias: dict[str, Any]) -> bool:
         destinations = str(alias.get("forward") or "").split(",")

@@ -35,14 +35,14 @@ class Mittwald(AddressProvider):
     extra_fields = ("project_id",)
 
     def auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.account.api_key.get_secret_value()}", "Accept": "application/json"}
+        return {"Authorization": f"Bearer {self.api_key}"}
 
     @property
     def _collection(self) -> str:
         return f"/v2/projects/{self.account.project_id}/mail-addresses"
 
     async def create(self, local_part: str | None, domain: str | None) -> ProvisionedAddress:
-        address = f"{local_part or random_local_part()}@{domain or self.account.domain}"
+        address = f"{local_part or random_local_part()}@{self.domain_for(domain)}"
         body = {"address": address, "forwardAddresses": [self.target]}
         created = self.json(await self.call("POST", self._collection, json=body, expect=(201, 200)))
         if not isinstance(created, dict) or not created.get("id"):

@@ -41,7 +41,7 @@ class ProxiedMail(AddressProvider):
     default_domain = "proxiedmail.com"
 
     def auth_headers(self) -> dict[str, str]:
-        return {"Token": self.account.api_key.get_secret_value(), "Accept": "application/json"}
+        return {"Token": self.api_key}
 
     async def create(self, local_part: str | None, domain: str | None) -> ProvisionedAddress:
         # The seed doc's request always names the proxy address ("the proxy-email we will issue for

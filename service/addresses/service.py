@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
+from service.addresses.account import AddressAccount
 from service.addresses.base import (
     AddressError,
     AddressProvider,
@@ -23,7 +24,6 @@ from service.addresses.base import (
     ProvisionedAddress,
     Sleep,
 )
-from service.addresses.config import AddressAccount
 from service.addresses.registry import ADDRESS_PROVIDERS
 from service.config import AppConfig
 from service.store import addresses as store

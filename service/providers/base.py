@@ -23,15 +23,18 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar, overload
+from typing import Any, ClassVar
 
 import httpx
 
+from service.bounce import BouncedRecipient
+from service.bounce_rules import clip, normalise_recipient
 from service.config import SourceConfig
 from service.errors import BadPayload
 from service.inbound import InboundEmail, repair_text
 from service.ingest.nonces import NonceCache
-from service.providers.json_reader import parse_json
+from service.mime.headers import HeaderFields
+from service.providers.json_reader import parse_json, require
 from service.settings import Settings
 from service.storable import scrub
 from service.store.bounces import BounceEventCreate
@@ -173,6 +176,27 @@ class InboundProvider(Provider):
         repair_text(email)
         return email
 
+    def email_with_event_id(self, delivery: Delivery, event_id: str, **fields: Any) -> InboundEmail:
+        """``email`` for a provider that sends a delivery id: it is the key and the stored event id."""
+        return self.email(delivery, self.delivery_key(event_id=event_id), provider_event_id=event_id, **fields)
+
+    def email_with_message_id(
+        self,
+        delivery: Delivery,
+        raw_mime: bytes | None,
+        fields: HeaderFields,
+        *,
+        envelope_to: list[str],
+        extra: Sequence[str | None] = (),
+        **more: Any,
+    ) -> InboundEmail:
+        """``email`` for a provider that sends no delivery id: keyed by the Message-ID in
+        ``fields`` and the envelope recipients (``delivery_key``), else by the content (the raw
+        message, or the body without one)."""
+        content = raw_mime or delivery.body
+        key = self.delivery_key(message_id=fields["message_id"], recipients=envelope_to, extra=extra, content=content)
+        return self.email(delivery, key, envelope_to=envelope_to, raw_mime=raw_mime, **more, **fields)
+
     def event_id(self, data: Mapping[str, Any], key: str) -> str:
         """The provider's id for this delivery (the idempotency key): a string of 1 to 255
         characters (the ``provider_event_id`` column), else 400 naming the field."""
@@ -211,6 +235,29 @@ class BounceProvider(Provider):
         does not record (deliveries, opens, unsubscribes) are left out, so a delivery may yield
         none. Raise ``BadPayload`` when the body is not the provider's shape."""
 
+    def event(
+        self, delivery: Delivery, key: str, bounced: BouncedRecipient, when: datetime | None, **fields: Any
+    ) -> BounceEventCreate:
+        """One recipient's event with what every provider fills alike: source and provider, the
+        key, the recipient normalised with its verdict and SMTP detail (the diagnostic clipped),
+        and the arrival time when the provider gives no time. ``original_message_id`` is also the
+        one forwarded candidate unless ``fields`` name the candidates."""
+        original = fields.get("original_message_id")
+        fields.setdefault("forwarded_candidates", (original,) if original else ())
+        return BounceEventCreate(
+            source=delivery.source.name,
+            provider=self.name,
+            provider_event_id=key,
+            recipient=normalise_recipient(bounced.address),
+            kind=bounced.kind,
+            reason=bounced.reason,
+            occurred_at=when or delivery.received_at,
+            status=bounced.status,
+            reply_code=bounced.reply_code,
+            diagnostic=clip(bounced.diagnostic),
+            **fields,
+        )
+
 
 def load_json(body: bytes, defects: list[str] | None = None) -> Any:
     """Providers send JSON without reliable Content-Type headers, so parse leniently (see
@@ -224,32 +271,3 @@ def load_json_object(body: bytes, defects: list[str] | None = None) -> dict[str,
     if not isinstance(data, dict):
         raise BadPayload(f"expected a JSON object, got {type(data).__name__}")
     return data
-
-
-_T = TypeVar("_T")
-
-
-@overload
-def require(data: Mapping[str, Any], key: str, kind: type[_T], where: str = "") -> _T: ...
-@overload
-def require(data: Mapping[str, Any], key: str, kind: tuple[type, ...], where: str = "") -> Any: ...
-def require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str = "") -> Any:
-    """Fetch a required field with a clear 400 when it is missing or of the wrong type."""
-    path = f"{where}.{key}" if where else key
-    if key not in data or data[key] is None:
-        raise BadPayload(f"missing field '{path}'", details={"field": path})
-    value = data[key]
-    if not isinstance(value, kind):
-        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise BadPayload(f"field '{path}' must be {expected}", details={"field": path})
-    return value
-
-
-@overload
-def optional(data: Mapping[str, Any], key: str, kind: type[_T], where: str = "") -> _T | None: ...
-@overload
-def optional(data: Mapping[str, Any], key: str, kind: tuple[type, ...], where: str = "") -> Any: ...
-def optional(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str = "") -> Any:
-    if data.get(key) is None:
-        return None
-    return require(data, key, kind, where)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from service.errors import BadPayload, Unauthorized
@@ -23,8 +23,9 @@ from service.inbound import (
     parse_date,
 )
 from service.mime.headers import HeaderFields, header_fields, mime_headers, unfold
-from service.providers.base import Delivery, InboundProvider, optional, require
+from service.providers.base import Delivery, InboundProvider
 from service.providers.forms import media_type
+from service.providers.json_reader import iso_datetime, objects, optional, require
 
 
 class ForwardEmail(InboundProvider):
@@ -173,10 +174,7 @@ def _html(data: dict[str, Any]) -> str | None:
 
 def _attachments(data: dict[str, Any]) -> list[InboundAttachment]:
     found: list[InboundAttachment] = []
-    for index, item in enumerate(optional(data, "attachments", list) or []):
-        where = f"attachments[{index}]"
-        if not isinstance(item, dict):
-            raise BadPayload(f"field '{where}' must be an object", details={"field": where})
+    for where, item in objects(data, "attachments"):
         cid = item.get("cid") or item.get("contentId")
         disposition = item.get("contentDisposition")
         found.append(
@@ -209,13 +207,7 @@ def _arrival(session: dict[str, Any]) -> datetime | None:
 
 def _iso_date(text: str | None) -> datetime | None:
     """mailparser's ``date`` and ``session.arrivalDate`` are JSON (ISO 8601) dates."""
-    if not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return parse_date(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return (iso_datetime(text) or parse_date(text)) if text else None
 
 
 def _auth(data: dict[str, Any]) -> dict[str, str]:

@@ -18,12 +18,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from service.bounce import Kind, Reason
-from service.bounce_rules import clip, event_key, kind_for, normalise_recipient, parse_status, reason_for
+from service.bounce import BouncedRecipient, Kind, Reason
+from service.bounce_rules import event_key, kind_for, parse_status, reason_for
 from service.config import SourceConfig
 from service.errors import BadPayload
-from service.providers.base import BounceProvider, Delivery, load_json_object, optional, require
+from service.providers.base import BounceProvider, Delivery, load_json_object
 from service.providers.forwardemail import verify_signature
+from service.providers.json_reader import optional, require
 from service.providers.sns import parse_iso
 from service.store.bounces import BounceEventCreate
 
@@ -81,20 +82,19 @@ class ForwardEmailBounces(BounceProvider):
         email_id, bounced_at = _text(data.get("email_id")), _text(data.get("bounced_at"))
         # Without email_id and bounced_at only the exact body identifies a redelivery.
         body_hash = None if email_id and bounced_at else hashlib.sha256(delivery.body).hexdigest()
+        key = event_key(email_id, recipient.lower(), bounced_at, reply_code, body_hash)
+        bounced = BouncedRecipient(
+            recipient, status, reply_code, response or _text(bounce.get("message")), kind, reason
+        )
+        headers = data.get("headers")
         return [
-            BounceEventCreate(
-                source=delivery.source.name,
-                provider=self.name,
-                provider_event_id=event_key(email_id, recipient.lower(), bounced_at, reply_code, body_hash),
-                recipient=normalise_recipient(recipient),
-                kind=kind,
-                reason=reason,
-                occurred_at=parse_iso(bounced_at) or delivery.received_at,
-                status=status,
-                reply_code=reply_code,
-                diagnostic=clip(response or _text(bounce.get("message"))),
-                original_message_id=_message_id(data.get("headers")),
-                forwarded_candidates=_candidates(data.get("headers")),
+            self.event(
+                delivery,
+                key,
+                bounced,
+                parse_iso(bounced_at),
+                original_message_id=_message_id(headers),
+                forwarded_candidates=_candidates(headers),
                 raw=data,
             )
         ]

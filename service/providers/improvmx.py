@@ -21,7 +21,8 @@ from service.inbound import (
     parse_addresses,
     parse_date,
 )
-from service.providers.base import Delivery, InboundProvider, optional, require
+from service.providers.base import Delivery, InboundProvider
+from service.providers.json_reader import objects, optional, require
 
 
 class ImprovMX(InboundProvider):
@@ -105,10 +106,7 @@ def _address(item: Any, where: str) -> Address:
 
 def _attachments(data: dict[str, Any], key: str, disposition: str) -> list[InboundAttachment]:
     found: list[InboundAttachment] = []
-    for index, item in enumerate(optional(data, key, list) or []):
-        where = f"{key}[{index}]"
-        if not isinstance(item, dict):
-            raise BadPayload(f"field '{where}' must be an object", details={"field": where})
+    for where, item in objects(data, key):
         content = require(item, "content", str, where)
         try:
             # ``encoding`` says "binary" in some samples although content is base64: ignore it.

@@ -1,4 +1,5 @@
-"""The one JSON reader for provider bodies and the JSON documents inside their fields.
+"""The one JSON reader for provider bodies and the JSON documents inside their fields, and the
+typed reads of their fields (``require``, ``optional``, ``objects``, ``header_pairs``).
 
 Providers send JSON that no provider's own code would: lone surrogate escapes, integers of
 thousands of digits, nesting thousands deep, and objects with repeated keys. ``parse_json``
@@ -9,9 +10,13 @@ be read, a repair and a defect for what can.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar, overload
 
 from service.errors import BadPayload
+
+_T = TypeVar("_T")
 
 
 class LongInt(str):
@@ -72,3 +77,61 @@ def parse_json(text: str | bytes, where: str, defects: list[str] | None = None, 
     if long_numbers and defects is not None:
         defects.append(f"json_integer_too_long: {where}: {len(long_numbers)} kept as digits")
     return value
+
+
+@overload
+def require(data: Mapping[str, Any], key: str, kind: type[_T], where: str = "") -> _T: ...
+@overload
+def require(data: Mapping[str, Any], key: str, kind: tuple[type, ...], where: str = "") -> Any: ...
+def require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str = "") -> Any:
+    """Fetch a required field with a clear 400 when it is missing or of the wrong type."""
+    path = f"{where}.{key}" if where else key
+    if key not in data or data[key] is None:
+        raise BadPayload(f"missing field '{path}'", details={"field": path})
+    value = data[key]
+    if not isinstance(value, kind):
+        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise BadPayload(f"field '{path}' must be {expected}", details={"field": path})
+    return value
+
+
+@overload
+def optional(data: Mapping[str, Any], key: str, kind: type[_T], where: str = "") -> _T | None: ...
+@overload
+def optional(data: Mapping[str, Any], key: str, kind: tuple[type, ...], where: str = "") -> Any: ...
+def optional(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str = "") -> Any:
+    if data.get(key) is None:
+        return None
+    return require(data, key, kind, where)
+
+
+def objects(data: Mapping[str, Any], key: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each object of the optional list field ``key`` (attachments) with its path ``key[i]``;
+    400 naming the first item that is not an object."""
+    for index, item in enumerate(optional(data, key, list) or []):
+        where = f"{key}[{index}]"
+        if not isinstance(item, dict):
+            raise BadPayload(f"field '{where}' must be an object", details={"field": where})
+        yield where, item
+
+
+def header_pairs(pairs: Any, where: str) -> list[tuple[str, str]]:
+    """A decoded ``[[name, value], ...]`` header list (Mailgun and ProxiedMail ``message-headers``)
+    as header tuples, order and repeats kept; 400 naming ``where`` when it is anything else."""
+    if not isinstance(pairs, list) or not all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs
+    ):
+        raise BadPayload(f"field '{where}' must be a list of [name, value] string pairs", details={"field": where})
+    return [(name, value) for name, value in pairs]
+
+
+def iso_datetime(text: str | None) -> datetime | None:
+    """An ISO 8601 date (JSON's convention) as an aware datetime, naive ones taken as UTC;
+    ``None`` when absent or not ISO 8601."""
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

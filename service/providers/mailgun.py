@@ -21,7 +21,7 @@ from service.ingest.nonces import NonceCache
 from service.mime.headers import addresses, first_header, header_fields, header_verdicts, mime_headers
 from service.providers.base import Delivery, InboundProvider
 from service.providers.forms import Form, media_type, parse_form
-from service.providers.json_reader import JsonPairs
+from service.providers.json_reader import JsonPairs, header_pairs
 
 #: How far ``timestamp`` may be from our clock; tokens are remembered for the whole span.
 WINDOW_S = 15 * 60
@@ -91,27 +91,23 @@ class Mailgun(InboundProvider):
         fields["cc"] = fields["cc"] or addresses(form.text("Cc"))
         fields["subject"] = fields["subject"] or form.text("subject")
         # No event id in route posts: Message-Id + recipient (§6.2).
-        key = self.delivery_key(
-            message_id=fields["message_id"], recipients=recipients, content=raw_mime or delivery.body
-        )
         return [
-            self.email(
+            self.email_with_message_id(
                 delivery,
-                key,
-                raw_content_type=form.content_type,
+                raw_mime,
+                fields,
                 received_at=_timestamp(form) or delivery.received_at,
-                envelope_from=form.text("sender") or None,
                 envelope_to=recipients,
+                raw_content_type=form.content_type,
+                envelope_from=form.text("sender") or None,
                 text=form.text("body-plain"),
                 html=form.text("body-html"),
                 # The reply without quoted text or signature, by Mailgun's heuristics.
                 stripped_text=form.text("stripped-text"),
                 headers=headers,
                 attachments=self._attachments(form),
-                raw_mime=raw_mime,
                 auth=_auth(headers),
                 spam=mailgun_spam(headers),
-                **fields,
             )
         ]
 
@@ -124,14 +120,7 @@ class Mailgun(InboundProvider):
             except BadPayload:
                 pass
         pairs = self.json_field(form.text("message-headers"), "message-headers") or []
-        if not isinstance(pairs, list) or not all(
-            isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs
-        ):
-            raise BadPayload(
-                "field 'message-headers' must be a list of [name, value] string pairs",
-                details={"field": "message-headers"},
-            )
-        return [(name, value) for name, value in pairs]
+        return header_pairs(pairs, "message-headers")
 
     def _attachments(self, form: Form) -> list[InboundAttachment]:
         """``attachment-N`` file parts; ``content-id-map`` is JSON ``{"<cid>": "attachment-N"}``

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.bounce import Kind, Reason
-from service.bounce_rules import clip, event_key, kind_for, normalise_recipient, parse_status, provider_key, reason_for
+from service.bounce import BouncedRecipient, Kind, Reason
+from service.bounce_rules import event_key, kind_for, parse_status, provider_key, reason_for
 from service.errors import BadPayload, Unauthorized
 from service.inbound import from_timestamp, normalise_message_id
 from service.ingest.nonces import NonceCache
-from service.providers.base import BounceProvider, Delivery, load_json_object, optional, require
+from service.providers.base import BounceProvider, Delivery, load_json_object
+from service.providers.json_reader import optional, require
 from service.providers.mailgun import WINDOW_S, verify_signature
 from service.store.bounces import BounceEventCreate
 
@@ -96,26 +97,12 @@ class MailgunEvents(BounceProvider):
         headers = message.get("headers") if isinstance(message, dict) else None
         message_id = headers.get("message-id") if isinstance(headers, dict) else None
         original = normalise_message_id(message_id) if isinstance(message_id, str) else None
+        # Event ids are "unique within a day" (anymail): with the recipient that is enough.
+        key = provider_key(event_id, recipient.lower()) if event_id else event_key(name, recipient.lower(), when)
+        bounced = BouncedRecipient(recipient, status, code, diagnostic, kind, reason)
+        mta = _text(_status_object(event).get("mx-host"))
         return [
-            BounceEventCreate(
-                source=delivery.source.name,
-                provider=self.name,
-                # Event ids are "unique within a day" (anymail): with the recipient that is enough.
-                provider_event_id=provider_key(event_id, recipient.lower())
-                if event_id
-                else event_key(name, recipient.lower(), when),
-                recipient=normalise_recipient(recipient),
-                kind=kind,
-                reason=reason,
-                occurred_at=timestamp or delivery.received_at,
-                status=status,
-                reply_code=code,
-                diagnostic=clip(diagnostic),
-                reporting_mta=_text(_status_object(event).get("mx-host")),
-                original_message_id=original,
-                forwarded_candidates=(original,) if original else (),
-                raw=event,
-            )
+            self.event(delivery, key, bounced, timestamp, reporting_mta=mta, original_message_id=original, raw=event)
         ]
 
 

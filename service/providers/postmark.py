@@ -28,8 +28,9 @@ from service.mime.headers import (
     header_verdicts,
     mime_headers_and_defects,
 )
-from service.providers.base import Delivery, InboundProvider, optional, require
+from service.providers.base import Delivery, InboundProvider
 from service.providers.forms import media_type
+from service.providers.json_reader import objects, optional, require
 
 
 class Postmark(InboundProvider):
@@ -56,10 +57,9 @@ class Postmark(InboundProvider):
         # OriginalRecipient is the RCPT TO that reached the inbound address (plus-hash included).
         original = optional(data, "OriginalRecipient", str)
         return [
-            self.email(
+            self.email_with_event_id(
                 delivery,
-                self.delivery_key(event_id=event_id),
-                provider_event_id=event_id,
+                event_id,
                 envelope_from=_return_path(both),
                 envelope_to=[original] if original else [a.address for a in to],
                 text=optional(data, "TextBody", str),
@@ -155,10 +155,7 @@ def _full(data: dict[str, Any], key: str) -> list[Address]:
 
 def _attachments(data: dict[str, Any]) -> list[InboundAttachment]:
     found: list[InboundAttachment] = []
-    for index, item in enumerate(optional(data, "Attachments", list) or []):
-        where = f"Attachments[{index}]"
-        if not isinstance(item, dict):
-            raise BadPayload(f"field '{where}' must be an object", details={"field": where})
+    for where, item in objects(data, "Attachments"):
         # Real deliveries carry the base64 in ``Content``; the dashboard's "Check" button posts a
         # sample whose attachments carry it in ``Data`` (anymail reads both for the same reason).
         key = "Content" if item.get("Content") is not None or item.get("Data") is None else "Data"

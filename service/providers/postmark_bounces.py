@@ -12,18 +12,17 @@ not recorded; an unknown type is recorded as soft/other rather than refused.
 
 from __future__ import annotations
 
-from service.bounce import Kind, Reason
+from service.bounce import BouncedRecipient, Kind, Reason
 from service.bounce_rules import (
-    clip,
     kind_for,
-    normalise_recipient,
     parse_reply_code,
     parse_status,
     provider_key,
     reason_for,
 )
 from service.errors import BadPayload
-from service.providers.base import BounceProvider, Delivery, load_json_object, optional, require
+from service.providers.base import BounceProvider, Delivery, load_json_object
+from service.providers.json_reader import optional, require
 from service.providers.sns import parse_iso
 from service.store.bounces import BounceEventCreate
 
@@ -86,23 +85,11 @@ class PostmarkBounces(BounceProvider):
             # "unknown user, mailbox not found" by Postmark's own description; a Details text
             # that says otherwise (a 5.7.1 block) is not about the address.
             kind = kind_for(reason, status, code, permanent=True) if status else "hard"
-        return [
-            BounceEventCreate(
-                source=delivery.source.name,
-                provider=self.name,
-                provider_event_id=provider_key(record_type, str(event_id)),
-                recipient=normalise_recipient(email),
-                kind=kind,
-                reason=reason,
-                occurred_at=parse_iso(optional(data, "BouncedAt", str)) or delivery.received_at,
-                status=status,
-                reply_code=code,
-                diagnostic=clip(details or optional(data, "Description", str)),
-                # ``MessageID`` is Postmark's id for the sent message, not its RFC 5322 Message-ID,
-                # which Postmark does not send (only inside the optional raw ``Content`` dump).
-                raw={key: value for key, value in data.items() if key != "Content"},
-            )
-        ]
+        ref, when = provider_key(record_type, str(event_id)), parse_iso(optional(data, "BouncedAt", str))
+        bounced = BouncedRecipient(email, status, code, details or optional(data, "Description", str), kind, reason)
+        # ``MessageID`` is Postmark's id for the sent message, not its RFC 5322 Message-ID, which
+        # Postmark does not send (only inside the optional raw ``Content`` dump).
+        return [self.event(delivery, ref, bounced, when, raw={k: v for k, v in data.items() if k != "Content"})]
 
 
 def _reason(bounce_type: str, status: str | None, details: str | None, code: int | None) -> Reason:

@@ -13,7 +13,8 @@ from typing import Any
 
 from service.errors import BadPayload
 from service.inbound import InboundEmail, from_timestamp, normalise_message_id, parse_addresses, parse_date
-from service.providers.base import Delivery, InboundProvider, optional, require
+from service.providers.base import Delivery, InboundProvider
+from service.providers.json_reader import header_pairs, optional, require
 from service.providers.mailgun import mailgun_spam
 
 # ``receivedAt`` is JavaScript Date.toString() text: "Mon Aug 28 2023 10:35:36 GMT+0000".
@@ -34,10 +35,9 @@ class ProxiedMail(InboundProvider):
         headers = self._headers(payload)
         message_id = normalise_message_id(_text(payload, "Message-Id") or _header(headers, "message-id"))
         return [
-            self.email(
+            self.email_with_event_id(
                 delivery,
-                self.delivery_key(event_id=event_id),
-                provider_event_id=event_id,
+                event_id,
                 raw_payload=_without_secrets(data),
                 received_at=_received_at(data, payload, delivery.received_at),
                 envelope_from=_text(payload, "sender"),
@@ -65,14 +65,7 @@ class ProxiedMail(InboundProvider):
         if encoded is None:
             return []
         pairs = self.json_field(encoded, "payload.message-headers") if isinstance(encoded, str) else encoded
-        if not isinstance(pairs, list) or not all(
-            isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs
-        ):
-            raise BadPayload(
-                "field 'payload.message-headers' must be a list of [name, value] string pairs",
-                details={"field": "payload.message-headers"},
-            )
-        return [(name, value) for name, value in pairs]
+        return header_pairs(pairs, "payload.message-headers")
 
 
 def _text(payload: dict[str, Any], key: str) -> str | None:

@@ -47,28 +47,22 @@ class RawMime(InboundProvider):
         envelope_to = _envelope_to(delivery, headers)
         envelope_from = _envelope_from(delivery, headers)
         fields = header_fields(headers, defects)
-        # Without a Message-ID the exact bytes identify a redelivery (hashed in place, no copy).
-        key = self.delivery_key(
-            message_id=fields["message_id"],
-            recipients=envelope_to,
-            extra=[first_header(headers, "date")],
-            content=delivery.body,
-        )
         envelope = {"envelope_from": envelope_from, "envelope_to": envelope_to}
         return [
-            self.email(
+            # Without a Message-ID the exact bytes identify a redelivery (hashed in place, no copy).
+            self.email_with_message_id(
                 delivery,
-                key,
+                delivery.body,
+                fields,
+                envelope_to=envelope_to,
+                extra=[first_header(headers, "date")],
                 # The request body is the message, kept in the blob store as ``raw_mime``; the
                 # raw payload row only records the envelope that came with it.
                 raw_payload=json.dumps(envelope, ensure_ascii=False).encode("utf-8", "backslashreplace"),
                 raw_content_type="application/json",
                 envelope_from=envelope_from,
-                envelope_to=envelope_to,
                 headers=headers,
-                raw_mime=delivery.body,
                 defects=defects,
-                **fields,
             )
         ]
 

@@ -48,24 +48,20 @@ class SendGrid(InboundProvider):
             raise BadPayload("expected an 'email' (raw mode) or 'headers' (parsed mode) field")
         fields = _fields(form, headers, charsets)
         # No delivery id: Message-ID + envelope recipients (§6.3).
-        key = self.delivery_key(
-            message_id=fields["message_id"], recipients=envelope_to, content=raw_mime or delivery.body
-        )
         return [
-            self.email(
+            self.email_with_message_id(
                 delivery,
-                key,
+                raw_mime,
+                fields,
+                envelope_to=envelope_to,
                 raw_content_type=form.content_type,
                 envelope_from=envelope_from,
-                envelope_to=envelope_to,
                 text=form.text("text", charsets.get("text")),
                 html=form.text("html", charsets.get("html")),
                 headers=headers,
                 attachments=self._attachments(form),
-                raw_mime=raw_mime,
                 auth=_auth(form),
                 spam=_spam(form),
-                **fields,
             )
         ]
 

@@ -22,12 +22,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from service.bounce import Kind, Reason
+from service.bounce import BouncedRecipient, Kind, Reason
 from service.bounce_rules import (
-    clip,
     event_key,
     kind_for,
-    normalise_recipient,
     parse_reply_code,
     parse_status,
     reason_for,
@@ -119,44 +117,31 @@ class SendGridEvents(BounceProvider):
         for index, item in enumerate(events):
             if not isinstance(item, dict):
                 raise BadPayload(f"event [{index}] must be an object", details={"field": f"[{index}]"})
-            event = _event(delivery, item, index)
+            event = self._event(delivery, item, index)
             if event is not None:
                 found.append(event)
         return found
 
-
-def _event(delivery: Delivery, item: dict[str, Any], index: int) -> BounceEventCreate | None:
-    name, email = item.get("event"), item.get("email")
-    if not isinstance(name, str) or not isinstance(email, str) or not email.strip() or len(email) > 320:
-        raise BadPayload(f"event [{index}] needs 'event' and 'email'", details={"field": f"[{index}]"})
-    if name not in _RECORDED:
-        return None
-    text = _text(item.get("reason")) or _text(item.get("response"))
-    status = _text(item.get("status")) or parse_status(text)
-    code = parse_reply_code(text)
-    verdict = _verdict(name, item, status, code, text)
-    if verdict is None:
-        return None
-    kind, reason = verdict
-    event_id, stamp = _text(item.get("sg_event_id")), item.get("timestamp")
-    when = from_timestamp(stamp) if isinstance(stamp, int | float) and not isinstance(stamp, bool) else None
-    smtp_id = _text(item.get("smtp-id"))
-    original = normalise_message_id(smtp_id) if smtp_id else None
-    return BounceEventCreate(
-        source=delivery.source.name,
-        provider="sendgrid-events",
-        provider_event_id=event_id[:255] if event_id else event_key(name, email.lower(), stamp, text),
-        recipient=normalise_recipient(email),
-        kind=kind,
-        reason=reason,
-        occurred_at=when or delivery.received_at,
-        status=status,
-        reply_code=code,
-        diagnostic=clip(text),
-        original_message_id=original,
-        forwarded_candidates=(original,) if original else (),
-        raw=item,
-    )
+    def _event(self, delivery: Delivery, item: dict[str, Any], index: int) -> BounceEventCreate | None:
+        name, email = item.get("event"), item.get("email")
+        if not isinstance(name, str) or not isinstance(email, str) or not email.strip() or len(email) > 320:
+            raise BadPayload(f"event [{index}] needs 'event' and 'email'", details={"field": f"[{index}]"})
+        if name not in _RECORDED:
+            return None
+        text = _text(item.get("reason")) or _text(item.get("response"))
+        status = _text(item.get("status")) or parse_status(text)
+        code = parse_reply_code(text)
+        verdict = _verdict(name, item, status, code, text)
+        if verdict is None:
+            return None
+        kind, reason = verdict
+        event_id, stamp = _text(item.get("sg_event_id")), item.get("timestamp")
+        when = from_timestamp(stamp) if isinstance(stamp, int | float) and not isinstance(stamp, bool) else None
+        smtp_id = _text(item.get("smtp-id"))
+        original = normalise_message_id(smtp_id) if smtp_id else None
+        key = event_id[:255] if event_id else event_key(name, email.lower(), stamp, text)
+        bounced = BouncedRecipient(email, status, code, text, kind, reason)
+        return self.event(delivery, key, bounced, when, original_message_id=original, raw=item)
 
 
 def _verdict(

@@ -98,6 +98,22 @@ class _Context:
             **fields,
         )
 
+    def failure(
+        self, item: _Recipient, key: str, verdict: tuple[Kind, Reason], detail: dict[str, Any]
+    ) -> BounceEventCreate:
+        """A bounce or delay: the recipient's status and diagnostic, and the reporting MTA."""
+        diagnostic = item.diagnostic
+        return self.event(
+            item.address,
+            key,
+            *verdict,
+            detail.get("timestamp"),
+            status=item.status,
+            reply_code=parse_reply_code(diagnostic),
+            diagnostic=clip(diagnostic),
+            reporting_mta=_mta(detail.get("reportingMTA")),
+        )
+
 
 def _bounces(ctx: _Context, bounce: dict[str, Any]) -> list[BounceEventCreate]:
     bounce_type, subtype = str(bounce.get("bounceType")), str(bounce.get("bounceSubType"))
@@ -114,19 +130,7 @@ def _bounces(ctx: _Context, bounce: dict[str, Any]) -> list[BounceEventCreate]:
             permanent = bounce_type == "Permanent" if bounce_type in ("Permanent", "Transient") else None
             kind = kind_for(reason, status, code, permanent=permanent)
         key = _key(bounce.get("feedbackId"), address) or event_key("ses", ctx.envelope.message_id, address)
-        events.append(
-            ctx.event(
-                address,
-                key,
-                kind,
-                reason,
-                bounce.get("timestamp"),
-                status=status,
-                reply_code=code,
-                diagnostic=clip(diagnostic),
-                reporting_mta=_mta(bounce.get("reportingMTA")),
-            )
-        )
+        events.append(ctx.failure(item, key, (kind, reason), bounce))
     return events
 
 
@@ -154,19 +158,7 @@ def _delays(ctx: _Context, delay: dict[str, Any]) -> list[BounceEventCreate]:
         reason = _DELAY_REASONS.get(delay_type) if isinstance(delay_type, str) else None
         # No feedbackId on delays: SES's message id, the recipient and the delay's time (§1.6).
         key = event_key("ses-delay", ctx.mail.get("messageId"), item.address, delay.get("timestamp"))
-        events.append(
-            ctx.event(
-                item.address,
-                key,
-                "delayed",
-                reason or reason_for(status, diagnostic, code),
-                delay.get("timestamp"),
-                status=status,
-                reply_code=code,
-                diagnostic=clip(diagnostic),
-                reporting_mta=_mta(delay.get("reportingMTA")),
-            )
-        )
+        events.append(ctx.failure(item, key, ("delayed", reason or reason_for(status, diagnostic, code)), delay))
     return events
 
 

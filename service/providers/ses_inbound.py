@@ -23,6 +23,7 @@ from service.errors import BadPayload
 from service.inbound import InboundEmail
 from service.mime.headers import header_fields, mime_headers_and_defects
 from service.providers.base import Delivery, Handshake, InboundProvider, ProviderServices
+from service.providers.json_reader import optional
 from service.providers.sns import SnsProvider, decode_message, parse_iso
 
 _VERDICTS = {"spf": "spfVerdict", "dkim": "dkimVerdict", "dmarc": "dmarcVerdict", "spam": "spamVerdict"}
@@ -52,11 +53,15 @@ class SesInbound(SnsProvider, InboundProvider):
         mail, receipt = _object(message, "mail"), _object(message, "receipt")
         raw = self._content(message, receipt)
         headers, defects = mime_headers_and_defects(raw)
+        # Problems in the fields read from the headers (an unparseable Date or From, an
+        # over-long Message-ID) are defects too, as for raw HTTP and SMTP.
+        fields = header_fields(headers, defects)
         ses_id = mail.get("messageId") if isinstance(mail.get("messageId"), str) else None
         recipients = _strings(receipt.get("recipients")) or _strings(mail.get("destination"))
         if not recipients:
             raise BadPayload("SES notification without receipt.recipients", details={"field": "receipt.recipients"})
         source = mail.get("source")
+        timestamp = optional(receipt, "timestamp", str, "receipt")
         event_id = (ses_id or envelope.message_id)[:255]
         return [
             self.email(
@@ -64,7 +69,7 @@ class SesInbound(SnsProvider, InboundProvider):
                 self.delivery_key(event_id=ses_id or envelope.message_id),
                 provider_event_id=event_id,
                 raw_payload=_without_content(envelope.fields, message),
-                received_at=parse_iso(receipt.get("timestamp")) or envelope.timestamp or delivery.received_at,
+                received_at=parse_iso(timestamp) or envelope.timestamp or delivery.received_at,
                 envelope_from=source if isinstance(source, str) and source else None,
                 envelope_to=recipients,
                 headers=headers,
@@ -73,7 +78,7 @@ class SesInbound(SnsProvider, InboundProvider):
                 # SES's spam filter verdict: PASS, FAIL, GRAY or PROCESSING_FAILED.
                 spam=_auth(receipt, {"status": "spamVerdict"}),
                 defects=defects,
-                **header_fields(headers),
+                **fields,
             )
         ]
 

@@ -45,10 +45,8 @@ from service.providers.base import (
     Provider,
     ProviderServices,
     load_json_object,
-    optional,
-    require,
 )
-from service.providers.json_reader import parse_json
+from service.providers.json_reader import iso_datetime, optional, parse_json, require
 
 log = logging.getLogger("mailhook.providers.sns")
 
@@ -66,27 +64,26 @@ _CERT_MAX_BYTES = 64 * 1024
 _TIMEOUT_S = 5.0  # SNS gives an endpoint ~15 s; a certificate fetch must fit well inside it
 
 
+class _Field:
+    """A required envelope field read as an attribute (``envelope.topic_arn``)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __get__(self, envelope: SnsMessage, owner: type[SnsMessage]) -> str:
+        return envelope.fields[self.key]
+
+
 @dataclass(frozen=True, slots=True)
 class SnsMessage:
     """The SNS envelope, validated field by field (values as JSON-decoded strings)."""
 
     fields: dict[str, str]
 
-    @property
-    def type(self) -> str:
-        return self.fields["Type"]
-
-    @property
-    def topic_arn(self) -> str:
-        return self.fields["TopicArn"]
-
-    @property
-    def message(self) -> str:
-        return self.fields["Message"]
-
-    @property
-    def message_id(self) -> str:
-        return self.fields["MessageId"]
+    type = _Field("Type")
+    topic_arn = _Field("TopicArn")
+    message = _Field("Message")
+    message_id = _Field("MessageId")
 
     @property
     def timestamp(self) -> datetime | None:
@@ -102,13 +99,8 @@ class SnsMessage:
 
 def parse_iso(text: str | None) -> datetime | None:
     """SNS/SES timestamps (``2025-03-04T10:15:31.204Z``); ``None`` when absent or unreadable."""
-    if not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = iso_datetime(text)
+    return parsed.astimezone(UTC) if parsed else None
 
 
 def parse_sns(delivery: Delivery, defects: list[str] | None = None) -> SnsMessage:
@@ -174,17 +166,23 @@ def check_subscribe_url(url: str, message: SnsMessage, origin: str) -> None:
         raise Unauthorized("SubscribeURL is in another region than the topic; not requested")
 
 
+async def _get(services: ProviderServices, url: str, field: str, failure: str) -> httpx.Response:
+    """GET a URL the envelope names (already checked) through the guarded client: 401 when the
+    outbound policy refuses it, 503 when SNS cannot be reached (SNS retries)."""
+    try:
+        return await services.http().get(url, follow_redirects=False, timeout=_TIMEOUT_S)
+    except OutboundBlocked as exc:
+        raise Unauthorized(f"{field} refused by the outbound policy: {exc.reason}") from None
+    except httpx.HTTPError as exc:
+        raise UpstreamUnavailable(f"{failure}: {type(exc).__name__}") from None
+
+
 async def certificate_key(services: ProviderServices, url: str) -> rsa.RSAPublicKey:
     """The public key of the certificate at ``url`` (already checked), fetched once per process."""
     cached: rsa.RSAPublicKey | None = services.memo.get(f"sns-cert:{url}")  # only keys are put there
     if cached is not None:
         return cached
-    try:
-        response = await services.http().get(url, follow_redirects=False, timeout=_TIMEOUT_S)
-    except OutboundBlocked as exc:
-        raise Unauthorized(f"SigningCertURL refused by the outbound policy: {exc.reason}") from None
-    except httpx.HTTPError as exc:
-        raise UpstreamUnavailable(f"cannot fetch the SNS signing certificate: {type(exc).__name__}") from None
+    response = await _get(services, url, "SigningCertURL", "cannot fetch the SNS signing certificate")
     if response.status_code != 200 or len(response.content) > _CERT_MAX_BYTES:
         raise Unauthorized(f"SNS signing certificate not served (HTTP {response.status_code})")
     try:
@@ -253,12 +251,7 @@ class SnsProvider(Provider):
     async def _confirm(self, message: SnsMessage, services: ProviderServices) -> Handshake:
         url = message.fields["SubscribeURL"]
         check_subscribe_url(url, message, services.settings.sns_cert_origin)
-        try:
-            response = await services.http().get(url, follow_redirects=False, timeout=_TIMEOUT_S)
-        except OutboundBlocked as exc:
-            raise Unauthorized(f"SubscribeURL refused by the outbound policy: {exc.reason}") from None
-        except httpx.HTTPError as exc:
-            raise UpstreamUnavailable(f"cannot reach SNS to confirm the subscription: {type(exc).__name__}") from None
+        response = await _get(services, url, "SubscribeURL", "cannot reach SNS to confirm the subscription")
         if response.status_code != 200:
             raise BadPayload(f"SNS refused the subscription confirmation (HTTP {response.status_code})")
         log.info("confirmed the SNS subscription to %s", message.topic_arn)

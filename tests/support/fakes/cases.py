@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.addresses.config import AddressAccount
+from service.addresses.config import ConfiguredAccount
 from tests.support.fakes.addy import FakeAddy
 from tests.support.fakes.base import FakeAPI
 from tests.support.fakes.forwardemail import FakeForwardEmail
@@ -30,7 +30,7 @@ class Case:
     #: The domain addresses end up on when none is asked for.
     domain: str = "example.com"
 
-    def account(self, base_url: str, *, api_key: str | None = None, **overrides: Any) -> AddressAccount:
+    def account(self, base_url: str, *, api_key: str | None = None, **overrides: Any) -> ConfiguredAccount:
         values = {
             "name": self.provider,
             "provider": self.provider,
@@ -39,7 +39,7 @@ class Case:
             **self.fields,
             **overrides,
         }
-        return AddressAccount.model_validate(values)
+        return ConfiguredAccount.model_validate(values)
 
     def seed_foreign(self, fake: Any, address: str, target: str) -> None:
         """An address on the account made outside Mailhook, delivering to ``target``."""
