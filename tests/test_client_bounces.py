@@ -22,7 +22,8 @@ from service.client import (
 )
 from service.config import SuppressionConfig
 from service.settings import Settings
-from service.store.bounces import BounceEventCreate, record_events
+from service.store.bounce_writes import record_events
+from service.store.bounces import BounceEventCreate
 from service.store.db import make_engine
 from service.store.suppressions import add_suppression
 from service.store.tokens import Scope
