@@ -47,7 +47,10 @@ BUCKETS: list[tuple[str, list[tuple[str, ...]]]] = [
     ("thread-pool hand-off (to_thread, futures)", [("concurrent/futures",), ("threading.py",)]),
     ("pydantic", [("pydantic",)]),
     ("request: json.loads of the body", [("load_json_object",)]),
-    ("request: ImprovMX parse / normalise (rest)", [("service/providers/",), ("service/inbound.py",)]),
+    (
+        "request: ImprovMX parse / normalise (rest)",
+        [("service/providers/",), ("service/inbound.py",), ("service/storable.py",)],
+    ),
     ("Redis: batched enqueue (Lua, redis-py, arq serialize)", [("service/queue.py",), ("redis/",), ("arq/",)]),
     (
         "group-commit writer / ingest (asyncio futures, queue)",
