@@ -55,6 +55,16 @@ async def test_parsed_mode_delivery_is_normalised(client: httpx.AsyncClient, set
     assert blob(settings, attachments["résumé.txt"].sha256) == "Résumé attached.\n".encode()
 
 
+async def test_a_charset_name_with_a_nul_falls_back_to_utf8(client: httpx.AsyncClient, settings: Settings) -> None:
+    # bytes.decode raises ValueError ("embedded null character") for such a name: it was a 500.
+    charsets = json.dumps({"text": "\u0000", "html": "utf\u00008", "subject": "utf-8"})
+    response = await post(client, "sendgrid", _delivery("sendgrid/parsed.json", charsets=charsets))
+    assert response.status_code == 200, response.text
+    [message] = stored_messages(settings)
+    # ``text`` is ISO-8859-1 in the fixture: read as UTF-8, its é is replaced.
+    assert message.text == "Votre code de connexion est 447120.\nCaf\ufffd Vendor\n"
+
+
 async def test_raw_mode_keeps_the_email_field_as_raw_mime(client: httpx.AsyncClient, settings: Settings) -> None:
     fields, _ = load_form_fixture("sendgrid/raw.json")
     assert (await post(client, "sendgrid", _delivery("sendgrid/raw.json"))).status_code == 200

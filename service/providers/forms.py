@@ -77,7 +77,9 @@ def decode_text(data: bytes, charset: str | None = None) -> str:
     """Decode with the declared charset; unknown charsets and bad bytes never raise."""
     try:
         return data.decode(charset or "utf-8", "replace")
-    except (LookupError, UnicodeError):  # unknown, or not a text codec ("base64", "idna", ...)
+    # Unknown, not a text codec ("base64", "idna", ...), or no codec name at all ("utf\x00-8" is
+    # ValueError "embedded null character"; UnicodeError is a ValueError too).
+    except (LookupError, ValueError):
         return data.decode("utf-8", "replace")
 
 
