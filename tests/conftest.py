@@ -19,6 +19,7 @@ from service.cli.web import create_web_app
 from service.settings import Settings
 from service.store.db import make_engine
 from service.store.migrate import upgrade
+from tests.support.fakes.sns import stop_fake_sns
 from tests.support.servers import SLACK_PATH, FakeSlack, serve_in_thread
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -126,3 +127,8 @@ def run_worker(settings: Settings) -> Callable[..., Any]:
         return worker
 
     return run
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Servers started once per process stop with the session, not during interpreter exit."""
+    stop_fake_sns()

@@ -146,7 +146,7 @@ _stack = contextlib.ExitStack()
 
 
 def fake_sns() -> FakeSns:
-    """The process's fake SNS, started on first use and left running until the process exits."""
+    """The process's fake SNS, started on first use and running until ``stop_fake_sns``."""
     global _running
     with _lock:
         if _running is None:
@@ -154,3 +154,15 @@ def fake_sns() -> FakeSns:
             fake.base = _stack.enter_context(serve_in_thread(fake.app()))
             _running = fake
         return _running
+
+
+def stop_fake_sns() -> None:
+    """Stop the fake SNS server, if one started (``tests/conftest.py`` calls this as the session ends).
+
+    It must not outlive the test session: a uvicorn (and its uvloop) still running in a daemon
+    thread while the interpreter finalises can crash the process after every test has passed.
+    """
+    global _running
+    with _lock:
+        _stack.close()
+        _running = None
