@@ -99,3 +99,37 @@ def test_no_imports_inside_functions(package: str) -> None:
         if inside
     ]
     assert found == []
+
+
+def _imported_names(path: Path) -> Iterator[tuple[str, str, int]]:
+    """(module, name, line) for every ``from mailhook_module import name`` (absolute imports)."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                yield node.module, alias.name, node.lineno
+
+
+@pytest.mark.parametrize("package", ["service", "workers"])
+def test_no_module_borrows_another_modules_private_names(package: str) -> None:
+    """A ``_name`` is its module's own business; code two modules share gets a public name."""
+    found = [
+        f"{name}:{line} imports {target}.{imported}"
+        for name, path in _modules(package)
+        for target, imported, line in _imported_names(path)
+        if _within(target, ("service", "workers")) and imported.startswith("_") and target != name
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize("package", ["service", "workers"])
+def test_no_import_loop_hidden_behind_type_checking(package: str) -> None:
+    """``if TYPE_CHECKING:`` around a Mailhook import is a late import in disguise: fix the shape."""
+    found = [
+        f"{name}:{node.lineno} imports {inner.module} only while type checking"
+        for name, path in _modules(package)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+        for inner in ast.walk(node)
+        if isinstance(inner, ast.ImportFrom) and inner.module and _within(inner.module, ("service", "workers"))
+    ]
+    assert found == []
