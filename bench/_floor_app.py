@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from service.queue import BatchingEnqueuer, JobQueue
+from service.handoff.queue import BatchingEnqueuer, JobQueue
 from service.store.ids import new_id
 
 _SECRET = b"x" * 32

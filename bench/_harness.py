@@ -229,7 +229,7 @@ class ServerProcess:
 class UvicornServer(ServerProcess):
     """One uvicorn process (no workers supervisor) serving ``app``, identical flags for every target.
 
-    ``app`` is an import string; ``factory=True`` calls it (``service.app:create_app``).
+    ``app`` is an import string; ``factory=True`` calls it (``service.web.app:create_app``).
     """
 
     name: str

@@ -30,10 +30,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import service.ingest.writer as writer_module
-from service.app import create_app as _create_app
 from service.ingest.ingestor import Ingestor
 from service.store.ids import new_id
 from service.store.messages import StoreResult, store_batch
+from service.web.app import create_app as _create_app
 
 _STATS: dict[str, list[float]] = {"batch": [], "store_ms": [], "lag_ms": [], "gc0": [], "gc1": [], "gc2": []}
 _gc_started = [0.0]

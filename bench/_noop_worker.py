@@ -23,7 +23,7 @@ from typing import Any
 from arq import func
 from arq.worker import Worker
 
-from service.logs import configure_logging
+from service.runtime.logs import configure_logging
 from service.settings import Settings
 from workers.main import ARQ_MAX_TRIES, WorkerSettings
 

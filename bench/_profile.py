@@ -49,9 +49,9 @@ BUCKETS: list[tuple[str, list[tuple[str, ...]]]] = [
     ("request: json.loads of the body", [("load_json_object",)]),
     (
         "request: ImprovMX parse / normalise (rest)",
-        [("service/providers/",), ("service/inbound.py",), ("service/storable.py",)],
+        [("service/providers/",), ("service/mail/inbound.py",), ("service/mail/storable.py",)],
     ),
-    ("Redis: batched enqueue (Lua, redis-py, arq serialize)", [("service/queue.py",), ("redis/",), ("arq/",)]),
+    ("Redis: batched enqueue (Lua, redis-py, arq serialize)", [("service/handoff/queue.py",), ("redis/",), ("arq/",)]),
     (
         "group-commit writer / ingest (asyncio futures, queue)",
         [("service/ingest/writer.py",), ("service/ingest/ingestor.py",)],

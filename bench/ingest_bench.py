@@ -239,7 +239,7 @@ def _servers(
         results["mailhook_env"] = {k: v for k, v in {**os.environ, **extra_env}.items() if k.startswith("MAILHOOK_")}
         started["mailhook"] = h.UvicornServer(
             "mailhook",
-            "bench._instrumented:create_app" if args.instrument else "service.app:create_app",
+            "bench._instrumented:create_app" if args.instrument else "service.web.app:create_app",
             factory=True,
             env={**stack.env, **extra_env},
             cpus=args.server_cpus,

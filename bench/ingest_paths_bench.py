@@ -1,7 +1,7 @@
 """Ingest through the raw-MIME HTTP path and the SMTP path: throughput for a ~20 KB message, and
 peak memory of the server while it takes one 25 MB message.
 
-* **raw HTTP**: ``service.app:create_app`` under uvicorn (same flags as bench/ingest), wrk with 32
+* **raw HTTP**: ``service.web.app:create_app`` under uvicorn (same flags as bench/ingest), wrk with 32
   keep-alive connections POSTing a ~20 KB ``message/rfc822`` OTP mail to
   ``/hooks/raw/<secret>?to=…``; ``bench/wrk_unique_post.lua`` makes the Message-ID (and the other
   ids in the mail) unique per request.
@@ -108,7 +108,7 @@ def _server_env(stack: h.MailhookStack, args: argparse.Namespace) -> dict[str, s
 def raw_server(stack: h.MailhookStack, args: argparse.Namespace, name: str) -> h.UvicornServer:
     return h.UvicornServer(
         name,
-        "service.app:create_app",
+        "service.web.app:create_app",
         factory=True,
         env=_server_env(stack, args),
         cpus=args.server_cpus,

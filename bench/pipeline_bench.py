@@ -200,7 +200,7 @@ def _redis_forks(stack: h.MailhookStack) -> int:
 async def _enqueue(redis_url: str, queue_name: str, ids: list[str], chunk: int = 500) -> int:
     from redis.asyncio import Redis
 
-    from service.queue import JobQueue
+    from service.handoff.queue import JobQueue
 
     client = Redis.from_url(redis_url)
     try:

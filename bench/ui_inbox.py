@@ -32,7 +32,7 @@ from sqlalchemy.dialects import sqlite
 from sqlmodel import col
 
 from bench import _harness as h
-from service.inbound import Address, InboundEmail
+from service.mail.inbound import Address, InboundEmail
 from service.settings import Settings
 from service.store import reads
 from service.store.blobs import BlobStore

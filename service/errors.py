@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ExceptionHandler
 
-from service.storable import scrub
+from service.mail.storable import scrub
 
 log = logging.getLogger("mailhook.errors")
 

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from service.api.auth import TRUST_S
 from service.cli.main import cli
-from service.logs import RedactHookSecrets
+from service.runtime.logs import RedactHookSecrets
 from service.settings import Settings
 from service.store.db import make_engine
 from service.store.tokens import Scope, TokenNameTaken, create_token, list_tokens, revoke_token, verify_token

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from service.bounce import Kind
 from service.config import SuppressionConfig
+from service.mail.bounce import Kind
 from service.settings import Settings
 from service.store.bounce_writes import record_events
 from service.store.bounces import BounceEventCreate

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from service.cli.inspect import inspect_stored
 from service.config import parse_config
-from service.queue import JobQueue
+from service.handoff.queue import JobQueue
 from service.settings import Settings
 from service.store.blobs import BlobStore
 from service.store.db import make_engine

@@ -12,9 +12,9 @@ from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 from starlette.routing import Route
 
-from service.routes import ROUTES
 from service.settings import Settings
 from service.store.tokens import Scope
+from service.web.routes import ROUTES
 from tests.conftest import FIXTURES
 from tests.support.api import RAW_SOURCE, bearer, deliver, deliver_raw, make_token
 

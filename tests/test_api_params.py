@@ -8,9 +8,9 @@ import httpx
 import pytest
 from starlette.routing import Route
 
-from service.routes import ROUTES
 from service.settings import Settings
 from service.store.tokens import Scope
+from service.web.routes import ROUTES
 from tests.support.api import bearer, make_token
 
 

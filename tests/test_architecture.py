@@ -19,8 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Packages of ``service`` that the worker half must not import (they serve HTTP/SMTP or compose).
 WORKER_FORBIDDEN = (
     "service.cli",
-    "service.app",
-    "service.routes",
+    "service.web",
     "service.ingest",
     "service.api",
     "service.ui",

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.bounce import BounceReport
+from service.mail.bounce import BounceReport
 from workers.bounces import classifier, classify, classify_with_defects
 
 ORIGINAL = """\

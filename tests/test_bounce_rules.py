@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.bounce_rules import (
+from service.mail.bounce_rules import (
     clip,
     event_key,
     kind_for,

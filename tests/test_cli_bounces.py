@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from click.testing import CliRunner, Result
 
-from service.bounce import Kind, Reason
 from service.cli.main import cli
 from service.config import SuppressionConfig
+from service.mail.bounce import Kind, Reason
 from service.settings import Settings
 from service.store.bounce_writes import record_events
 from service.store.bounces import BounceEventCreate

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from starlette.routing import BaseRoute
 
 from service.cli.main import cli
-from service.routes import ROUTES
+from service.web.routes import ROUTES
 
 #: The web app's surfaces, by path prefix, as `serve --help` must name them.
 SURFACES = ("/hooks/", "/api/v1", "/ui", "/livez", "/readyz", "/openapi.json")

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from service.bounce import Kind
 from service.client import (
     AsyncMailhookClient,
     BadRequest,
@@ -21,6 +20,7 @@ from service.client import (
     Unauthorized,
 )
 from service.config import SuppressionConfig
+from service.mail.bounce import Kind
 from service.settings import Settings
 from service.store.bounce_writes import record_events
 from service.store.bounces import BounceEventCreate

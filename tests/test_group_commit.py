@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from service.errors import StorageUnavailable
-from service.inbound import InboundEmail
 from service.ingest.writer import GroupCommitWriter
+from service.mail.inbound import InboundEmail
 from service.settings import Settings
 from service.store.blobs import BlobStore
 from service.store.db import make_engine

@@ -18,10 +18,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from service.inbound import _TEXT_FIELDS, Address, InboundAttachment, InboundEmail, repair_text
+from service.mail.inbound import _TEXT_FIELDS, Address, InboundAttachment, InboundEmail, repair_text
+from service.mail.storable import has_unstorable
 from service.providers import INBOUND_PROVIDERS, PROVIDERS
 from service.settings import Settings
-from service.storable import has_unstorable
 from service.store.db import make_engine
 from service.store.models import MessageStatus
 from tests.support.deliveries import (

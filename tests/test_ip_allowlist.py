@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from service.app import create_app
 from service.settings import Settings
+from service.web.app import create_app
 from tests.conftest import IMPROVMX_SECRET, fixture_bytes
 from tests.support.servers import serve_in_thread
 

@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 from sqlmodel import Session, select
 
-from service.app import create_app
 from service.cli.embedded_redis import free_port
 from service.settings import Settings
 from service.store.db import make_engine
 from service.store.models import Message
+from service.web.app import create_app
 from tests.conftest import IMPROVMX_SECRET, fixture_bytes
 from tests.support.servers import FakeSlack, serve_in_thread
 

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from service.cli.embedded_redis import free_port
 from service.config import ConfigError, ConfigHolder, parse_config
-from service.reload import reload_config
+from service.runtime.reload import reload_config
 from service.settings import Settings
 from service.store.db import make_engine
 from service.store.models import Message, PipelineRun
@@ -159,7 +159,7 @@ async def test_replay_runs_everything_again_and_resume_only_the_failed_step(
     client: httpx.AsyncClient,
     run_worker: Callable[..., Any],
 ) -> None:
-    from service.replay import replay_message
+    from service.handoff.replay import replay_message
 
     slack, url = fake_slack
     write_config(slack_url=url, extra=TWO_PIPELINES)

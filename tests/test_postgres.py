@@ -19,13 +19,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
-from service.app import create_app
 from service.settings import Settings
 from service.store.blobs import BlobStore
 from service.store.db import make_engine
 from service.store.messages import store_batch
 from service.store.migrate import pending_revisions, upgrade
 from service.store.models import Message
+from service.web.app import create_app
 from tests.conftest import IMPROVMX_SECRET, fixture_bytes
 from tests.support.servers import FakeSlack, serve_in_thread
 

@@ -195,7 +195,7 @@ async def test_token_of_a_delivery_that_could_not_be_stored_stays_usable(setting
     """A 503 makes Mailgun retry, possibly with the same token: that retry must not be a "replay"."""
     import sqlite3
 
-    from service.app import create_app
+    from service.web.app import create_app
     from tests.support.servers import serve_in_thread
 
     delivery = _route()

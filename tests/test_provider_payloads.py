@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from service.inbound import InboundAttachment
+from service.mail.inbound import InboundAttachment
+from service.mail.storable import safe_filename
 from service.mime.body import parse_mime
 from service.settings import Settings
-from service.storable import safe_filename
 from tests.conftest import fixture_bytes
 from tests.support.deliveries import (
     CASES,

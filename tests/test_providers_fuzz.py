@@ -23,14 +23,14 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from service.bounce import KINDS, REASONS
 from service.config import SourceConfig
 from service.errors import MailhookError
-from service.inbound import InboundEmail
 from service.ingest.nonces import NonceCache
+from service.mail.bounce import KINDS, REASONS
+from service.mail.inbound import InboundEmail
+from service.mail.storable import has_unstorable
 from service.providers import BOUNCE_PROVIDERS, INBOUND_PROVIDERS, PROVIDERS
 from service.providers.base import Delivery, Provider
-from service.storable import has_unstorable
 from service.store.bounces import BounceEventCreate
 from service.store.ids import new_id
 from service.store.message_rows import SQLITE, message_values

@@ -1,4 +1,4 @@
-"""The one rule for who a message is for, and plus-address parts (service.recipients)."""
+"""The one rule for who a message is for, and plus-address parts (service.mail.recipients)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.recipients import base_address, plus_tag, recipients
+from service.mail.recipients import base_address, plus_tag, recipients
 from service.store.models import Message
 from workers.pipeline.selection import routable
 

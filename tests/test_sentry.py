@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from service.sentry import FILTERED, init_sentry, scrub_event, scrub_log, scrub_string
+from service.runtime.sentry import FILTERED, init_sentry, scrub_event, scrub_log, scrub_string
 
 SECRET = "s3cr3t-Hook-Token-9f8e7d6c"
 ADDRESSES = ("alice@example.com", "bob.smith+tag@mail.example.org", "carol@example.net")
@@ -277,7 +277,7 @@ _CHILD = textwrap.dedent(
     """
     import json, logging, sys
     import sentry_sdk
-    from service.sentry import init_sentry, scrub_event
+    from service.runtime.sentry import init_sentry, scrub_event
 
     dsn, secret, body, addresses = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
     assert init_sentry(dsn, component="worker", environment="test", release="mailhook@test")

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from service.cli.embedded_redis import free_port
 from service.config import ConfigHolder
-from service.inbound import Address, InboundEmail
+from service.mail.inbound import Address, InboundEmail
 from service.mime.headers import mime_headers_and_defects
 from service.settings import Settings
 from service.smtp import addy

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from service.bounce import BounceReport
-from service.inbound import Address
+from service.mail.bounce import BounceReport
+from service.mail.inbound import Address
 from service.settings import Settings
 from tests.conftest import FIXTURES
 from tests.support.steps import step_context, store_email, worker_deps

@@ -100,7 +100,7 @@ def test_slack_template_syntax_errors_fail_validation(params: dict[str, Any]) ->
 async def test_slack_default_card_names_the_to_header_when_there_is_no_envelope(
     deps: WorkerDeps, fake_slack: tuple[FakeSlack, str]
 ) -> None:
-    """One recipient rule (service.recipients): a raw .eml posted without an envelope is for its To:."""
+    """One recipient rule (service.mail.recipients): a raw .eml posted without an envelope is for its To:."""
     slack, url = fake_slack
     message = store_email(deps, envelope_to=[])
     await slack_step(url).run(step_context(deps, message))

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import sqlite
 from sqlmodel import SQLModel
 
 from service.config import parse_config
-from service.inbound import Address, InboundEmail, parse_date
+from service.mail.inbound import Address, InboundEmail, parse_date
 from service.providers import INBOUND_PROVIDERS, Delivery
 from service.settings import Settings
 from service.store.db import make_engine

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from service.bounce import BouncedRecipient, BounceReport
 from service.config import SuppressionConfig
-from service.inbound import InboundEmail
+from service.mail.bounce import BouncedRecipient, BounceReport
+from service.mail.inbound import InboundEmail
 from service.settings import Settings
 from service.store.blobs import BlobStore
 from service.store.bounce_writes import record_bounce_report, record_events

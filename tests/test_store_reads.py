@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlmodel import Session, col
 
-from service.inbound import Address, InboundEmail
+from service.mail.inbound import Address, InboundEmail
 from service.settings import Settings
 from service.store.blobs import BlobStore
 from service.store.bounces import BounceEvent

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from sqlmodel import Session, col, select
 
-from service.replay import replay_message
+from service.handoff.replay import replay_message
 from service.settings import Settings
 from service.store.db import make_engine
 from service.store.models import Message, PipelineRun, StepRun

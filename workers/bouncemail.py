@@ -24,9 +24,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from service.bounce import BounceReport
 from service.config import SuppressionConfig
-from service.storable import scrub
+from service.mail.bounce import BounceReport
+from service.mail.storable import scrub
 from service.store.blobs import BlobStore
 from service.store.bounce_writes import record_bounce_report
 from service.store.models import Attachment, Message

@@ -12,8 +12,8 @@ import httpx
 from sqlalchemy import Engine
 
 from service.config import ConfigHolder
+from service.handoff.queue import JobQueue
 from service.outbound import GuardedClients
-from service.queue import JobQueue
 from service.settings import Settings
 from service.store.blobs import BlobStore
 from service.store.suppressions import StoreSuppressionList, SuppressionList

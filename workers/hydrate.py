@@ -21,9 +21,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from service.inbound import InboundAttachment
+from service.mail.inbound import InboundAttachment
+from service.mail.storable import scrub
 from service.mime.body import parse_mime
-from service.storable import scrub
 from service.store.blobs import BlobStore
 from service.store.messages import ParsedFields, mark_bounce, put_attachments, save_parsed
 from service.store.models import Attachment, Message, utcnow

@@ -11,7 +11,7 @@ from typing import Any
 from arq import Retry
 from sqlalchemy.exc import OperationalError
 
-from service.logs import first_line
+from service.runtime.logs import first_line
 from service.store.messages import pending_message_ids, set_status
 from service.store.models import MessageStatus
 from service.store.runs import load_job

@@ -10,10 +10,10 @@ from arq import cron, func
 from arq.connections import RedisSettings
 
 from service.config import ConfigHolder
-from service.process import freeze_startup_objects
-from service.queue import HEALTH_CHECK_INTERVAL_S, JobQueue
-from service.reload import install_sighup_reload
-from service.sentry import init_sentry
+from service.handoff.queue import HEALTH_CHECK_INTERVAL_S, JobQueue
+from service.runtime.process import freeze_startup_objects
+from service.runtime.reload import install_sighup_reload
+from service.runtime.sentry import init_sentry
 from service.settings import Settings
 from service.store.blobs import BlobStore
 from service.store.db import make_engine

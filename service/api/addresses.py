@@ -26,8 +26,8 @@ from service.api.auth import authorize
 from service.api.bodies import json_fields
 from service.api.params import Query, checked_address
 from service.errors import BadParameter, MailhookError, NotFound, ProviderFailed, StorageUnavailable
-from service.state import AppState
 from service.store.tokens import Scope
+from service.web.state import AppState
 
 _FIELDS = ("via", "local_part", "domain")
 

@@ -14,10 +14,10 @@ from service.api.auth import authorize
 from service.api.messages import message_id
 from service.api.params import Query
 from service.errors import NotFound, StorageUnavailable
-from service.replay import enqueue_replay, prepare_replay
-from service.state import AppState
+from service.handoff.replay import enqueue_replay, prepare_replay
 from service.store.reads import delete_message
 from service.store.tokens import Scope
+from service.web.state import AppState
 
 log = logging.getLogger("mailhook.api")
 

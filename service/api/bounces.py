@@ -18,7 +18,7 @@ from service.api import spec
 from service.api.keyset import keyset_page
 from service.api.params import Query
 from service.api.views import iso
-from service.bounce import KINDS
+from service.mail.bounce import KINDS
 from service.store.bounces import BounceEvent, list_bounces
 
 _PARAMS = ("recipient", "kind", "source", "since", "until", "cursor", "limit")

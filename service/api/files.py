@@ -22,9 +22,9 @@ from starlette.responses import FileResponse, Response
 from service.api import spec
 from service.api.messages import message_answer
 from service.errors import NotFound
-from service.state import AppState
 from service.store.messages import get_message, get_raw
 from service.store.parts import message_with_attachments
+from service.web.state import AppState
 
 _TOKEN = r"[A-Za-z0-9!#$&^_.+-]+"
 _MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(\s*;\s*{_TOKEN}=(?:{_TOKEN}|\"[^\"\r\n\\]*\"))*")

@@ -18,8 +18,8 @@ from starlette.responses import JSONResponse, Response
 
 from service.api.auth import authorize
 from service.api.params import Query, keyset_cursor
-from service.state import AppState
 from service.store.tokens import Scope
+from service.web.state import AppState
 
 R = TypeVar("R")
 

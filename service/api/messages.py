@@ -15,11 +15,11 @@ from service.api.auth import authorize
 from service.api.keyset import page_of
 from service.api.params import CURSOR_PATTERN, Query
 from service.errors import NotFound
-from service.state import AppState
 from service.store.models import Message, MessageStatus
 from service.store.parts import message_with_attachments
 from service.store.reads import MessageQuery, bounce_of, list_page, runs_of
 from service.store.tokens import Scope
+from service.web.state import AppState
 
 _ID = re.compile(CURSOR_PATTERN)
 _STATUSES = [s.value for s in MessageStatus]

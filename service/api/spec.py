@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute
 from starlette.schemas import SchemaGenerator
 
 from service.api.params import ADDRESS_PATTERN, CURSOR_PATTERN, KEYSET_PATTERN
-from service.bounce import KINDS, REASONS
+from service.mail.bounce import KINDS, REASONS
 from service.store.models import MessageStatus
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -22,7 +22,6 @@ from service.api.bodies import json_fields, text_field
 from service.api.keyset import keyset_page
 from service.api.params import Query, checked_address
 from service.errors import BadParameter, NotFound
-from service.state import AppState
 from service.store.suppressions import (
     Suppressed,
     add_suppression,
@@ -31,6 +30,7 @@ from service.store.suppressions import (
     remove_suppression,
 )
 from service.store.tokens import Scope
+from service.web.state import AppState
 
 _PARAMS = ("address", "include_expired", "cursor", "limit")
 _FIELDS = ("address", "reason", "expires_at")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.api.content import Body, Extracted
-from service.recipients import recipients
+from service.mail.recipients import recipients
 from service.store.models import Attachment, Message, PipelineRun, StepRun
 
 
@@ -20,7 +20,7 @@ def iso(value: datetime | None) -> str | None:
 
 
 def recipient(message: Message) -> str | None:
-    """The address the mail was for, by the one rule (``service.recipients``: envelope, else To,
+    """The address the mail was for, by the one rule (``service.mail.recipients``: envelope, else To,
     else Cc); the first of them."""
     found = recipients(message.envelope_to, message.to, message.cc)
     return found[0] if found else None

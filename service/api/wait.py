@@ -26,9 +26,9 @@ from service.api.auth import authorize
 from service.api.params import Query, now_cursor
 from service.api.waiters import watch_key
 from service.errors import WaitTimeout
-from service.state import AppState
 from service.store.reads import MessageQuery, claim_oldest, load_message, oldest_ids
 from service.store.tokens import Scope
+from service.web.state import AppState
 
 MAX_TIMEOUT = 86400.0
 DEFAULT_TIMEOUT = 30.0

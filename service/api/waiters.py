@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from service.notify import decode
+from service.handoff.notify import decode
 from service.store.recipients import Recipient, split_address
 
 log = logging.getLogger("mailhook.waiters")

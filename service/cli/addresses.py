@@ -22,8 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.addresses.base import AddressError
 from service.addresses.service import AddressRecord, create_address, delete_address, list_addresses
 from service.config import AppConfig, ConfigError, load_config
-from service.logs import first_line
 from service.providers import PROVIDERS
+from service.runtime.logs import first_line
 from service.settings import Settings
 from service.store.db import make_engine
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from service.bounce import KINDS
+from service.mail.bounce import KINDS
 from service.settings import Settings
 from service.store.bounces import BounceEvent, list_bounces
 from service.store.db import make_engine

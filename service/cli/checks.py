@@ -10,8 +10,8 @@ from sqlalchemy import text
 
 from service.cli.failures import hide_password
 from service.config import ConfigError, load_config
-from service.logs import first_line
 from service.providers import PROVIDERS
+from service.runtime.logs import first_line
 from service.settings import Settings
 from service.store.db import make_engine
 from service.store.migrate import pending_revisions

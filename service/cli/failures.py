@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
-from service.logs import first_line
+from service.runtime.logs import first_line
 from service.settings import Settings
 
 _PASSWORD = re.compile(r"(//[^:/@]*:)[^@/]*@")

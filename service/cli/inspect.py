@@ -26,11 +26,11 @@ from sqlmodel import Session
 
 from service.config import SourceConfig, load_config
 from service.errors import MailhookError
-from service.inbound import InboundEmail
+from service.mail.inbound import InboundEmail
+from service.mail.recipients import recipients
 from service.mime.body import parse_mime
 from service.providers import INBOUND_PROVIDERS, PROVIDERS, Delivery
 from service.providers.raw import RawMime
-from service.recipients import recipients
 from service.settings import Settings
 from service.store.blobs import BlobStore
 from service.store.db import make_engine

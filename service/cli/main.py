@@ -24,8 +24,8 @@ from service.cli.tokens import tokens
 from service.cli.wait import wait
 from service.cli.web import ExtractorReader
 from service.config import ConfigError
-from service.logs import configure_logging
-from service.replay import replay_message
+from service.handoff.replay import replay_message
+from service.runtime.logs import configure_logging
 from service.settings import Settings
 from service.store.blobs import BlobStore
 from service.store.db import make_engine

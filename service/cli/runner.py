@@ -8,7 +8,7 @@ import uvicorn
 from arq.worker import Worker
 
 from service.cli.web import create_web_app
-from service.logs import uvicorn_log_config
+from service.runtime.logs import uvicorn_log_config
 from service.settings import Settings
 from service.smtp.server import serve_smtp
 from workers.lease import LeasedWorker

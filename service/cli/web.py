@@ -1,4 +1,4 @@
-"""The web app as Mailhook runs it: ``service.app.create_app`` with the worker-side MIME reader
+"""The web app as Mailhook runs it: ``service.web.app.create_app`` with the worker-side MIME reader
 and code/link extractors plugged into the read API (``service`` never imports ``workers``; this
 composition root is where the two halves meet).
 
@@ -12,9 +12,9 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from service.app import create_app
 from service.mime.body import parse_mime
 from service.settings import Settings
+from service.web.app import create_app
 from workers.extract import find_code, find_links
 
 

@@ -21,7 +21,7 @@ from service.ingest.auth import authenticate, check_ip, client_ip, secret_from_r
 from service.ingest.body import read_body
 from service.ingest.hookdoc import PROBE, RECEIVE
 from service.providers import BounceProvider, Delivery, InboundProvider, Provider, get_provider
-from service.state import AppState
+from service.web.state import AppState
 
 T = TypeVar("T")
 

@@ -13,12 +13,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service.config import SuppressionConfig
 from service.errors import StorageUnavailable
-from service.inbound import InboundEmail
+from service.handoff.notify import StoredPublisher
+from service.handoff.queue import BatchingEnqueuer, JobQueue
 from service.ingest.nonces import NonceCache
 from service.ingest.writer import GroupCommitWriter
-from service.logs import first_line
-from service.notify import StoredPublisher
-from service.queue import BatchingEnqueuer, JobQueue
+from service.mail.inbound import InboundEmail
+from service.runtime.logs import first_line
 from service.settings import Settings
 from service.store.blobs import BlobStore
 from service.store.bounce_writes import RecordedBounce, record_events

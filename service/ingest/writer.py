@@ -19,8 +19,8 @@ import sqlalchemy.exc
 from sqlalchemy import Engine
 
 from service.errors import StorageUnavailable
-from service.inbound import InboundEmail
-from service.logs import first_line
+from service.mail.inbound import InboundEmail
+from service.runtime.logs import first_line
 from service.store.blobs import BlobStore
 from service.store.messages import StoreResult, store_batch
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
 
+from service.mail.storable import safe_filename
 from service.mime.headers import RAW_COMPAT32, clean_text, decode_words
-from service.storable import safe_filename
 
 MAX_TEXT = 2_000_000
 MAX_DEPTH = 50

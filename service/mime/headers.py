@@ -29,7 +29,7 @@ from email.policy import Compat32
 from typing import TypedDict
 
 from service.errors import BadPayload
-from service.inbound import Address, normalise_message_id, parse_addresses, parse_date
+from service.mail.inbound import Address, normalise_message_id, parse_addresses, parse_date
 
 #: Header blocks larger than this are truncated (a defect is recorded; the raw bytes stay complete).
 MAX_HEADER_BYTES = 4 * 1024 * 1024

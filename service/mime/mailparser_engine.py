@@ -12,7 +12,7 @@ from typing import Any
 
 import mailparser
 
-from service.storable import safe_filename
+from service.mail.storable import safe_filename
 
 MAX_TEXT = 2_000_000
 

@@ -27,16 +27,16 @@ from typing import Any, ClassVar
 
 import httpx
 
-from service.bounce import BouncedRecipient
-from service.bounce_rules import clip, normalise_recipient
 from service.config import SourceConfig
 from service.errors import BadPayload
-from service.inbound import InboundEmail, repair_text
 from service.ingest.nonces import NonceCache
+from service.mail.bounce import BouncedRecipient
+from service.mail.bounce_rules import clip, normalise_recipient
+from service.mail.inbound import InboundEmail, repair_text
+from service.mail.storable import scrub
 from service.mime.headers import HeaderFields
 from service.providers.json_reader import parse_json, require
 from service.settings import Settings
-from service.storable import scrub
 from service.store.bounces import BounceEventCreate
 from service.store.ids import idempotency_key
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from service.errors import BadPayload, Unauthorized
-from service.inbound import (
+from service.mail.inbound import (
     Address,
     InboundAttachment,
     InboundEmail,

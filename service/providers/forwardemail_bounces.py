@@ -18,10 +18,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from service.bounce import BouncedRecipient, Kind, Reason
-from service.bounce_rules import event_key, kind_for, parse_status, reason_for
 from service.config import SourceConfig
 from service.errors import BadPayload
+from service.mail.bounce import BouncedRecipient, Kind, Reason
+from service.mail.bounce_rules import event_key, kind_for, parse_status, reason_for
 from service.providers.base import BounceProvider, Delivery, load_json_object
 from service.providers.forwardemail import verify_signature
 from service.providers.json_reader import optional, require

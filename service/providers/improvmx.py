@@ -12,7 +12,7 @@ import binascii
 from typing import Any
 
 from service.errors import BadPayload
-from service.inbound import (
+from service.mail.inbound import (
     Address,
     InboundAttachment,
     InboundEmail,

@@ -16,8 +16,8 @@ import hmac
 from datetime import datetime
 
 from service.errors import BadPayload, Unauthorized
-from service.inbound import InboundAttachment, InboundEmail, from_timestamp, normalise_message_id
 from service.ingest.nonces import NonceCache
+from service.mail.inbound import InboundAttachment, InboundEmail, from_timestamp, normalise_message_id
 from service.mime.headers import addresses, first_header, header_fields, header_verdicts, mime_headers
 from service.providers.base import Delivery, InboundProvider
 from service.providers.forms import Form, media_type, parse_form

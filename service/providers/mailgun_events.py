@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.bounce import BouncedRecipient, Kind, Reason
-from service.bounce_rules import event_key, kind_for, parse_status, provider_key, reason_for
 from service.errors import BadPayload, Unauthorized
-from service.inbound import from_timestamp, normalise_message_id
 from service.ingest.nonces import NonceCache
+from service.mail.bounce import BouncedRecipient, Kind, Reason
+from service.mail.bounce_rules import event_key, kind_for, parse_status, provider_key, reason_for
+from service.mail.inbound import from_timestamp, normalise_message_id
 from service.providers.base import BounceProvider, Delivery, load_json_object
 from service.providers.json_reader import optional, require
 from service.providers.mailgun import WINDOW_S, verify_signature

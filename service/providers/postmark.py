@@ -18,7 +18,7 @@ import binascii
 from typing import Any, ClassVar
 
 from service.errors import BadPayload
-from service.inbound import Address, InboundAttachment, InboundEmail, parse_date
+from service.mail.inbound import Address, InboundAttachment, InboundEmail, parse_date
 from service.mime.headers import (
     HeaderFields,
     addresses,

@@ -12,15 +12,15 @@ not recorded; an unknown type is recorded as soft/other rather than refused.
 
 from __future__ import annotations
 
-from service.bounce import BouncedRecipient, Kind, Reason
-from service.bounce_rules import (
+from service.errors import BadPayload
+from service.mail.bounce import BouncedRecipient, Kind, Reason
+from service.mail.bounce_rules import (
     kind_for,
     parse_reply_code,
     parse_status,
     provider_key,
     reason_for,
 )
-from service.errors import BadPayload
 from service.providers.base import BounceProvider, Delivery, load_json_object
 from service.providers.json_reader import optional, require
 from service.providers.sns import parse_iso

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.errors import BadPayload
-from service.inbound import InboundEmail, from_timestamp, normalise_message_id, parse_addresses, parse_date
+from service.mail.inbound import InboundEmail, from_timestamp, normalise_message_id, parse_addresses, parse_date
 from service.providers.base import Delivery, InboundProvider
 from service.providers.json_reader import header_pairs, optional, require
 from service.providers.mailgun import mailgun_spam

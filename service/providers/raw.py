@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from service.errors import BadPayload, UnsupportedMediaType
-from service.inbound import InboundEmail
+from service.mail.inbound import InboundEmail
 from service.mime.headers import first_header, header_fields, mime_headers_and_defects
 from service.providers.base import Delivery, InboundProvider
 

@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from service.errors import BadPayload
-from service.inbound import InboundAttachment, InboundEmail
+from service.mail.inbound import InboundAttachment, InboundEmail
 from service.mime.headers import HeaderFields, addresses, decode_words, header_fields, mime_headers
 from service.providers.base import Delivery, InboundProvider
 from service.providers.forms import MULTIPART, Form, media_type, parse_form

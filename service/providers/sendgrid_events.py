@@ -22,17 +22,17 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from service.bounce import BouncedRecipient, Kind, Reason
-from service.bounce_rules import (
+from service.config import SourceConfig
+from service.errors import BadPayload, Unauthorized
+from service.mail.bounce import BouncedRecipient, Kind, Reason
+from service.mail.bounce_rules import (
     event_key,
     kind_for,
     parse_reply_code,
     parse_status,
     reason_for,
 )
-from service.config import SourceConfig
-from service.errors import BadPayload, Unauthorized
-from service.inbound import from_timestamp, normalise_message_id
+from service.mail.inbound import from_timestamp, normalise_message_id
 from service.providers.base import BounceProvider, Delivery, load_json
 from service.store.bounces import BounceEventCreate
 

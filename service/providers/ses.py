@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from service.bounce import Kind, Reason
-from service.bounce_rules import (
+from service.errors import BadPayload
+from service.mail.bounce import Kind, Reason
+from service.mail.bounce_rules import (
     clip,
     event_key,
     kind_for,
@@ -27,7 +28,6 @@ from service.bounce_rules import (
     provider_key,
     reason_for,
 )
-from service.errors import BadPayload
 from service.providers.base import BounceProvider, Delivery
 from service.providers.sns import SnsMessage, SnsProvider, decode_message, parse_iso
 from service.store.bounces import BounceEventCreate

@@ -20,7 +20,7 @@ import json
 from typing import Any
 
 from service.errors import BadPayload
-from service.inbound import InboundEmail
+from service.mail.inbound import InboundEmail
 from service.mime.headers import header_fields, mime_headers_and_defects
 from service.providers.base import Delivery, Handshake, InboundProvider, ProviderServices
 from service.providers.json_reader import optional

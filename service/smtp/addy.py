@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from service.inbound import Address, InboundEmail
+from service.mail.inbound import Address, InboundEmail
 from service.mime.body import text_parts
 from service.mime.headers import (
     Headers,

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from service.errors import StorageUnavailable
-from service.inbound import InboundEmail
+from service.mail.inbound import InboundEmail
 from service.mime.headers import clean_text
 from service.smtp.config import SmtpConfig
 from service.smtp.message import SmtpEnvelope, build_email, fallback_email

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from service.inbound import InboundEmail
+from service.mail.inbound import InboundEmail
 from service.mime.headers import first_header, header_fields, mime_headers_and_defects
 from service.smtp import addy
 from service.smtp.config import SmtpConfig

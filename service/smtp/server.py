@@ -23,9 +23,9 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from service.config import ConfigError, ConfigHolder
 from service.ingest.ingestor import Ingestor
-from service.process import freeze_startup_objects
 from service.providers import PROVIDERS
-from service.reload import install_sighup_reload
+from service.runtime.process import freeze_startup_objects
+from service.runtime.reload import install_sighup_reload
 from service.settings import Settings
 from service.smtp.config import SmtpConfig, SmtpUser
 from service.smtp.data import BufferedDataSMTP

@@ -3,7 +3,7 @@
 Sources are provider bounce webhooks (``service.providers``), pulled provider logs (the worker's
 ``bouncelogs`` cron) and bounce mail read by the classifier (``record_bounce_report``). Each row
 is idempotent on ``(source, provider_event_id)``: the provider's event id where it has one, else
-a sha256 of the event's identifying fields (``service.bounce_rules.event_key``), so a provider's
+a sha256 of the event's identifying fields (``service.mail.bounce_rules.event_key``), so a provider's
 redelivery or a re-pulled log page creates nothing new.
 
 Recording an event applies the suppression policy in the same transaction: the answer that
@@ -23,9 +23,9 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from service.bounce import BounceReport
-from service.bounce_rules import clip, normalise_recipient, provider_key
 from service.config import SuppressionConfig
+from service.mail.bounce import BounceReport
+from service.mail.bounce_rules import clip, normalise_recipient, provider_key
 from service.store.bounces import BounceEvent, BounceEventCreate
 from service.store.models import Message, PipelineRun, StepRun, as_utc, utcnow
 from service.store.suppressions import expiry, put_suppression

@@ -12,13 +12,13 @@ from typing import Any
 from sqlalchemy import JSON, Column, Engine, UniqueConstraint, func, select
 from sqlmodel import Field, Session, SQLModel, col
 
-from service.bounce import Kind, Reason
+from service.mail.bounce import Kind, Reason
 from service.store.models import as_utc, utcnow
 from service.store.paging import newest_first
 
 
 class BounceEvent(SQLModel, table=True):
-    """A recipient's delivery failure (field names shared with ``service.bounce``)."""
+    """A recipient's delivery failure (field names shared with ``service.mail.bounce``)."""
 
     __table_args__ = (UniqueConstraint("source", "provider_event_id"),)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from service.inbound import Address, InboundAttachment, InboundEmail
+from service.mail.inbound import Address, InboundAttachment, InboundEmail
 from service.store.fastinsert import json_name_address_list, json_string_pairs, json_text, sqlite_datetime
 from service.store.models import MessageStatus
 

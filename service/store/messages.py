@@ -13,8 +13,8 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from service.inbound import InboundAttachment, InboundEmail
-from service.storable import scrub
+from service.mail.inbound import InboundAttachment, InboundEmail
+from service.mail.storable import scrub
 from service.store.blobs import BlobStore
 from service.store.ids import new_id
 from service.store.message_rows import (

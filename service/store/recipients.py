@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from service.inbound import InboundEmail
-from service.recipients import bare_address
+from service.mail.inbound import InboundEmail
+from service.mail.recipients import bare_address
 
 #: Longer "addresses" (hostile headers) are not indexed: no real mailbox has one.
 MAX_ADDRESS = 320
@@ -55,7 +55,7 @@ class Recipient:
 def split_address(value: str) -> Recipient:
     """``Signup+Run1@X.org`` → (``signup+run1@x.org``, ``signup@x.org``, ``run1``).
 
-    Plus-address parts as ``service.recipients`` reads them (the tag starts at the first ``+``;
+    Plus-address parts as ``service.mail.recipients`` reads them (the tag starts at the first ``+``;
     ``<a@b>`` is ``a@b``), lower-cased whole. A local part that starts with ``+`` or ends with it
     has no tag."""
     address = bare_address(value).lower()

@@ -9,5 +9,5 @@ Modules: ``pages`` (rendering, security headers), ``session`` (cookies, CSRF, or
 ``errors`` (HTML error pages), ``signin``, ``inbox`` + ``search`` + ``events`` (the live list),
 ``message`` + ``body`` + ``htmlsafe`` (one message, its sandboxed HTML), ``ops`` (dead letters,
 sources, queue and worker status), ``bounces`` (bounce events and the suppression list).
-Routes are listed in ``service/routes.py``.
+Routes are listed in ``service/web/routes.py``.
 """

@@ -28,7 +28,6 @@ from service.api.content import Body
 from service.api.files import attachment_download, raw_download
 from service.api.params import CURSOR_PATTERN
 from service.errors import NotFound
-from service.state import AppState
 from service.store import reads
 from service.store.messages import get_raw, list_attachments
 from service.store.models import Message
@@ -36,6 +35,7 @@ from service.ui.errors import PageNotFound
 from service.ui.htmlsafe import MAX_INLINE_IMAGE, document, sanitize
 from service.ui.pages import with_page_headers
 from service.ui.session import app_state, require_session
+from service.web.state import AppState
 
 log = logging.getLogger("mailhook.ui")
 

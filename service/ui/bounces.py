@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from service.api.params import ADDRESS_PATTERN
-from service.bounce import KINDS
+from service.mail.bounce import KINDS
 from service.store.bounces import list_bounces
 from service.store.suppressions import add_suppression, list_suppressions, remove_suppression
 from service.store.tokens import Scope

@@ -23,10 +23,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from service.api.waiters import ANY
-from service.state import AppState
 from service.store.browse import newest_id
 from service.ui.inbox import cursor_param
 from service.ui.session import app_state, check_origin, require_session
+from service.web.state import AppState
 
 STREAM_MAX_S = 300.0
 #: At most one event per this interval per stream, however fast mail arrives.

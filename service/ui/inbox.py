@@ -19,7 +19,6 @@ from starlette.responses import Response
 from service.api.keyset import page_of
 from service.api.messages import summaries
 from service.api.params import CURSOR_PATTERN
-from service.state import AppState
 from service.store.browse import id_back
 from service.store.reads import MessageQuery, list_page
 from service.store.seen import seen_among
@@ -27,6 +26,7 @@ from service.ui.errors import BadRequest
 from service.ui.pages import render
 from service.ui.search import WINDOW, needs_window, parse, windowed
 from service.ui.session import app_state, require_session
+from service.web.state import AppState
 
 PAGE_SIZE = 50
 _ID = re.compile(CURSOR_PATTERN)

@@ -18,13 +18,13 @@ from starlette.responses import RedirectResponse, Response
 from service.api.admin import delete_stored, replay_stored
 from service.api.messages import message_detail
 from service.errors import NotFound, StorageUnavailable
-from service.state import AppState
 from service.store.seen import mark_seen, mark_unseen
 from service.store.tokens import Scope
 from service.ui.body import load_message, message_id, source_preview
 from service.ui.errors import PageNotFound, UiError
 from service.ui.pages import PAGE_HEADERS, render
 from service.ui.session import app_state, checked_form, require_session
+from service.web.state import AppState
 
 #: The message page's tabs: ``?view=`` key and label.
 VIEWS = {

@@ -2,7 +2,7 @@
 their webhook URLs, and the status page (queue depth, oldest pending message, worker heartbeat).
 
 A dead letter is a message whose pipeline run failed for good (``status = failed``); replaying
-it starts a new run (``service.replay``, as ``mailhook replay`` and the API do).
+it starts a new run (``service.handoff.replay``, as ``mailhook replay`` and the API do).
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from service.api.keyset import page_of
 from service.api.messages import summaries
 from service.config import SourceConfig
-from service.queue import HEALTH_CHECK_INTERVAL_S, health_check_key
-from service.state import AppState
+from service.handoff.queue import HEALTH_CHECK_INTERVAL_S, health_check_key
 from service.store.browse import Latest, latest_of_source, oldest_pending
 from service.store.models import MessageStatus
 from service.store.reads import MessageQuery, list_page, runs_of
@@ -29,6 +28,7 @@ from service.ui.inbox import cursor_param
 from service.ui.message import replay_message
 from service.ui.pages import PAGE_HEADERS, render
 from service.ui.session import app_state, checked_form, origin_of, require_session
+from service.web.state import AppState
 
 DEAD_PAGE = 50
 #: "Replay all" replays at most this many per click (the page says when more remain).

@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 from starlette.datastructures import FormData
 from starlette.requests import Request
 
-from service.state import AppState
 from service.store.sessions import SessionInfo, find_session
 from service.store.tokens import Scope
 from service.ui.errors import BadRequest, CsrfRefused, NotAllowed, OriginRefused, SignInRequired
+from service.web.state import AppState
 
 COOKIE = "mh_session"
 #: The sign-in form's own CSRF pair (there is no session yet): cookie value == form field.

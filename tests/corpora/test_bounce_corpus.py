@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from service.bounce import BounceReport
+from service.mail.bounce import BounceReport
 from service.mime.parts import sender_name, subject_text_html
 from tests.corpora.bounce_support import Case, all_cases, all_message_files, split_mbox
 from workers.bounces import classify_with_defects

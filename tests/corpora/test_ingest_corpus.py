@@ -25,11 +25,11 @@ from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
 from redis import Redis as SyncRedis
 
-from service.app import create_app
 from service.cli.embedded_redis import EmbeddedRedis
 from service.cli.runner import build_worker
 from service.settings import Settings
 from service.smtp.handler import IngestHandler
+from service.web.app import create_app
 from tests.corpora.ingest_support import (
     CONFIG_YAML,
     Delivery,

@@ -15,7 +15,7 @@ from typing import Any
 from sqlmodel import Session
 
 from service.config import ConfigHolder
-from service.inbound import Address, InboundAttachment, InboundEmail
+from service.mail.inbound import Address, InboundAttachment, InboundEmail
 from service.settings import Settings
 from service.store.blobs import BlobStore
 from service.store.db import make_engine

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 
-from service.bounce import Kind
 from service.config import SuppressionConfig
+from service.mail.bounce import Kind
 from service.settings import Settings
 from service.store.bounce_writes import record_events
 from service.store.bounces import BounceEventCreate

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 from service.cli.web import create_web_app
-from service.queue import JobQueue
+from service.handoff.queue import JobQueue
 from service.settings import Settings
 from service.store.db import make_engine
 from service.store.models import Message

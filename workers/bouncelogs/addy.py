@@ -20,9 +20,9 @@ from typing import Any
 
 import httpx
 
-from service.bounce import Kind, Reason
-from service.bounce_rules import clip, kind_for, normalise_recipient, parse_reply_code, parse_status, reason_for
 from service.config import BounceLogAccount
+from service.mail.bounce import Kind, Reason
+from service.mail.bounce_rules import clip, kind_for, normalise_recipient, parse_reply_code, parse_status, reason_for
 from service.store.bounces import BounceEventCreate
 from workers.bouncelogs.fetch import Pulled, Unavailable, get_json, parse_time
 

@@ -20,8 +20,9 @@ from typing import Any
 
 import httpx
 
-from service.bounce import Kind
-from service.bounce_rules import (
+from service.config import BounceLogAccount
+from service.mail.bounce import Kind
+from service.mail.bounce_rules import (
     clip,
     event_key,
     kind_for,
@@ -30,8 +31,7 @@ from service.bounce_rules import (
     provider_key,
     reason_for,
 )
-from service.config import BounceLogAccount
-from service.inbound import normalise_message_id
+from service.mail.inbound import normalise_message_id
 from service.store.bounces import BounceEventCreate
 from workers.bouncelogs.fetch import Pulled, Unavailable, get_json, parse_time
 

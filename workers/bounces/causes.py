@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from service.bounce import Reason
+from service.mail.bounce import Reason
 
 Cause = Literal[
     "user_unknown",

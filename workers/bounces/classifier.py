@@ -16,7 +16,7 @@ import re
 from email.message import Message
 from email.utils import getaddresses
 
-from service.bounce import BouncedRecipient, BounceReport
+from service.mail.bounce import BouncedRecipient, BounceReport
 from workers.bounces import arf, autoreply, dsn, mime, original, ses, signals, text
 from workers.bounces.causes import text_cause
 from workers.bounces.found import Found, Scan

@@ -4,7 +4,7 @@ The order follows what the codes can be trusted for. A few enhanced codes are pr
 always right (``x.2.2`` mailbox full, ``x.3.4`` too large, ``x.1.6`` moved); most are used
 loosely (``5.1.1`` for spam blocks, ``5.7.1`` for unknown users, ``5.0.0`` for anything), so
 for those the text decides and the code is only the fallback. ``hard`` then follows from the
-cause (see ``service.bounce``), never from the first digit alone.
+cause (see ``service.mail.bounce``), never from the first digit alone.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from service.bounce import Kind, Reason
+from service.mail.bounce import Kind, Reason
 from workers.bounces.causes import CAUSES, Cause, filtering_receiver, specific_cause, terse_unknown_user, weak_cause
 
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")

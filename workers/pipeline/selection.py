@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.recipients import recipients
+from service.mail.recipients import recipients
 from service.store.models import Attachment, Message
 from workers.pipeline.config import DEFAULT, CompiledConfig
 from workers.pipeline.definition import Pipeline

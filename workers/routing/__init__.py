@@ -1,6 +1,6 @@
 """Routing: decide which pipeline(s) an inbound message goes to, from `routes:` rules."""
 
-from service.recipients import plus_tag
+from service.mail.recipients import plus_tag
 from workers.routing.conditions import CompiledRegex, Condition, Ops
 from workers.routing.rules import AddyCondition, Route, RouteTable
 from workers.routing.view import MAX_SCAN_CHARS, FieldExtractor, RoutableMessage

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from service.recipients import bare_address, plus_tag
+from service.mail.recipients import bare_address, plus_tag
 
 #: Longest prefix of any single value a condition looks at. Bodies can be many MB; rules
 #: are meant for routing, not content scanning, so we bound the work per message.
@@ -25,7 +25,7 @@ class RoutableMessage:
 
     source: str
     provider: str
-    #: Who the mail was for, by ``service.recipients.recipients``: the envelope, else To:, else Cc:.
+    #: Who the mail was for, by ``service.mail.recipients.recipients``: the envelope, else To:, else Cc:.
     envelope_to: tuple[str, ...]
     envelope_from: str | None
     from_addr: str | None

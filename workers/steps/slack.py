@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from service.recipients import recipients
+from service.mail.recipients import recipients
 from workers.effects.http_target import check_response, post
 from workers.extract import find_links
 from workers.render.templating import TemplateSource, TemplateTree, mrkdwn_escape, render, render_tree, template_context

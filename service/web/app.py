@@ -14,14 +14,14 @@ from service.config import ConfigHolder
 from service.errors import EXCEPTION_HANDLERS
 from service.ingest.ingestor import Ingestor
 from service.outbound import GuardedClients
-from service.process import freeze_startup_objects
 from service.providers import PROVIDERS, ProviderServices
-from service.reload import install_sighup_reload
-from service.routes import ROUTES
-from service.sentry import init_sentry
+from service.runtime.process import freeze_startup_objects
+from service.runtime.reload import install_sighup_reload
+from service.runtime.sentry import init_sentry
 from service.settings import Settings
-from service.state import AppState
 from service.ui.errors import UI_EXCEPTION_HANDLERS
+from service.web.routes import ROUTES
+from service.web.state import AppState
 
 
 def create_app(settings: Settings | None = None, *, reader: ContentReader | None = None) -> Starlette:

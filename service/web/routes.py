@@ -8,13 +8,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from service import health
 from service.api import addresses, admin, files, messages, spec, suppressions, wait
 from service.api import bounces as api_bounces
 from service.ingest import hooks
 from service.ui import body, bounces, events, inbox, message, ops, signin
 from service.ui.errors import PageNotFound
 from service.ui.pages import UiStatic
+from service.web import health
 
 SCHEMAS = spec.ApiSchemaGenerator(
     {"openapi": "3.0.3", "info": {"title": "Mailhook", "version": "0.1.0"}, "components": spec.COMPONENTS}

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from service.state import AppState
+from service.web.state import AppState
 
 
 async def livez(request: Request) -> Response:

@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from service.queue import JobQueue
+from service.handoff.queue import JobQueue
 from service.settings import Settings
 from service.store.db import make_engine
 from service.store.messages import get_message, set_status

@@ -17,7 +17,7 @@ from arq.constants import expires_extra_ms, health_check_key_suffix, job_key_pre
 from arq.jobs import serialize_job
 from redis.asyncio import Redis
 
-from service.background import BackgroundFlusher
+from service.handoff.background import BackgroundFlusher
 
 log = logging.getLogger("mailhook.queue")
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from email.utils import getaddresses, parsedate_to_datetime
 from itertools import chain
 
-from service.storable import any_unstorable, safe_filename, scrub
+from service.mail.storable import any_unstorable, safe_filename, scrub
 
 
 @dataclass(frozen=True, slots=True)

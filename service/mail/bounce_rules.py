@@ -2,11 +2,11 @@
 
 Every bounce source (webhooks in ``service.providers``, pulled logs in ``workers.bouncelogs``)
 knows some of: an enhanced status (RFC 3463 ``5.1.1``), an SMTP reply code, the remote MTA's
-text. These helpers map what is known onto ``service.bounce``'s ``Kind`` and ``Reason`` the same
+text. These helpers map what is known onto ``service.mail.bounce``'s ``Kind`` and ``Reason`` the same
 way everywhere (../shared/bounces.md §0.2), so a Postmark bounce and a pulled ImprovMX log line
 for the same dead mailbox end up identical.
 
-``hard`` is about the address, not the SMTP digit (see ``service.bounce``): only "no such
+``hard`` is about the address, not the SMTP digit (see ``service.mail.bounce``): only "no such
 mailbox" and "no such domain" are hard; a permanent spam block or a full mailbox is ``soft``.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from service.bounce import Kind, Reason
+from service.mail.bounce import Kind, Reason
 
 #: Longest diagnostic kept per event; remote MTAs sometimes quote whole transcripts.
 DIAGNOSTIC_MAX = 2000

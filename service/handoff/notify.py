@@ -19,8 +19,8 @@ from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
-from service.background import BackgroundFlusher
-from service.inbound import InboundEmail
+from service.handoff.background import BackgroundFlusher
+from service.mail.inbound import InboundEmail
 from service.store.recipients import recipients_of
 
 log = logging.getLogger("mailhook.notify")

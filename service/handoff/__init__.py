@@ -1,0 +1,1 @@
+"""What a stored message is handed on to: the job queue, waiter notifications, replays."""

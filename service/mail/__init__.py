@@ -1,0 +1,1 @@
+"""The shapes mail is normalised into (``InboundEmail``, ``BounceReport``) and the rules over them."""
