@@ -229,6 +229,11 @@ def test_defaults_point_at_the_real_services() -> None:
             "- {name: p, provider: proxiedmail, api_key: k, deliver_to: 'https://h.example/y'}",
             "duplicate address account names: p",
         ),
+        (
+            "- {name: My-Account, provider: proxiedmail, api_key: k, deliver_to: 'https://h.example/x'}",
+            "addresses.0.name: Value error, must be lower-case letters, digits, '-' or '_', 1 to 63 of them"
+            " (the name --via takes)",
+        ),
         ("- {name: p, provider: proxiedmail, api_key: k, deliver_to: 'https://h.example/x', typo: 1}", "typo"),
     ],
 )

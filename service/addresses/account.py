@@ -8,13 +8,18 @@ registry can import this module without a loop.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from functools import partial
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+from service.source_name import check_source_name
+
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
+
+#: An account's name, as ``--via`` takes it: the one naming rule of sources and bounce logs.
+AccountName = Annotated[str, AfterValidator(partial(check_source_name, used="the name --via takes"))]
 
 
 class _Strict(BaseModel):
@@ -24,7 +29,7 @@ class _Strict(BaseModel):
 class AddressAccount(_Strict):
     """One provider account; ``mailhook addresses create --via NAME`` makes addresses through it."""
 
-    name: str
+    name: AccountName
     provider: str
     api_key: SecretStr = Field(min_length=1)
     #: The provider's API root; empty means the real service (set it for a fake or a proxy).
@@ -41,13 +46,6 @@ class AddressAccount(_Strict):
     max_retries: int = Field(default=2, ge=0, le=10)
     max_retry_wait_s: float = Field(default=60.0, ge=0, le=3600)
     timeout_s: float = Field(default=30.0, gt=0, le=600)
-
-    @field_validator("name")
-    @classmethod
-    def _valid_name(cls, value: str) -> str:
-        if not _NAME.match(value):
-            raise ValueError("must be lower-case letters, digits, '-' or '_'")
-        return value
 
     @field_validator("base_url")
     @classmethod

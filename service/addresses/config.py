@@ -20,12 +20,14 @@ its path. Imports nothing from ``service.config`` (which imports this module for
 from __future__ import annotations
 
 import re
+from operator import attrgetter
 from typing import Annotated
 
-from pydantic import AfterValidator, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
 from service.addresses.account import AddressAccount, is_http_url
 from service.addresses.registry import ADDRESS_PROVIDERS
+from service.source_name import unique
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,253}\.[^@\s]+$")
 #: Fields that only some providers use; setting one for another provider is a mistake we report.
@@ -64,13 +66,5 @@ class ConfiguredAccount(AddressAccount):
         return self
 
 
-def _unique_names(accounts: list[ConfiguredAccount]) -> list[ConfiguredAccount]:
-    names = [a.name for a in accounts]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ValueError(f"duplicate address account names: {', '.join(dupes)}")
-    return accounts
-
-
 #: The type of ``AppConfig.addresses``.
-AddressAccounts = Annotated[list[ConfiguredAccount], AfterValidator(_unique_names)]
+AddressAccounts = Annotated[list[ConfiguredAccount], unique(attrgetter("name"), "address account names")]
