@@ -1,6 +1,7 @@
 """What a source may be called: one rule for HTTP sources (``/hooks/{name}``), the SMTP server's
 source and pulled bounce-log accounts, which share the ``source`` columns and the CLI's
-``--source`` filters; and the one check that names in a config list are unique."""
+``--source`` filters (address accounts' ``--via`` names follow it too); and the one check that
+names in a config list are unique."""
 
 from __future__ import annotations
 
