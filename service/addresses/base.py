@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from service.addresses.account import AddressAccount
+from service.moments import aware, parse_iso
 
 Sleep = Callable[[float], Awaitable[None]]
 #: What ``deliver_to`` must be for a provider: our webhook URL, or an address reaching our SMTP ingress.
@@ -249,9 +250,7 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
+        seconds = (aware(when) - datetime.now(UTC)).total_seconds()
     if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)
@@ -278,8 +277,4 @@ def parse_provider_time(value: Any) -> datetime | None:
         return datetime.fromtimestamp(value / 1000, UTC)
     if not isinstance(value, str) or not value:
         return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parse_iso(value)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from starlette.datastructures import QueryParams
 
 from service.errors import BadParameter
+from service.moments import aware
 from service.store.ids import encode_id
 from service.store.recipients import Recipient, split_address
 
@@ -51,8 +52,7 @@ def now_cursor() -> str:
 
 def keyset_cursor(moment: datetime, row_id: int | None) -> str:
     """The cursor after a row ordered by (time, id), newest first (``Query.keyset`` reads it)."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return f"{(aware - _EPOCH) // timedelta(microseconds=1)}.{row_id or 0}"
+    return f"{(aware(moment) - _EPOCH) // timedelta(microseconds=1)}.{row_id or 0}"
 
 
 def checked_address(value: object, name: str) -> str:
@@ -189,8 +189,7 @@ def _timestamp(value: str) -> datetime | None:
     try:
         if re.fullmatch(r"\d{1,11}(\.\d{1,6})?", value):
             return datetime.fromtimestamp(float(value), UTC)
-        parsed = datetime.fromisoformat(value)
-        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        parsed = aware(datetime.fromisoformat(value))
         parsed.astimezone(UTC).timestamp()  # out of range in UTC raises here, not later
     except (ValueError, OverflowError, OSError):
         return None

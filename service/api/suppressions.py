@@ -22,6 +22,7 @@ from service.api.bodies import json_fields, text_field
 from service.api.keyset import keyset_page
 from service.api.params import Query, checked_address
 from service.errors import BadParameter, NotFound
+from service.moments import as_utc
 from service.store.suppressions import (
     Suppressed,
     add_suppression,
@@ -62,7 +63,7 @@ def _expiry(value: object) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value) if isinstance(value, str) else None
         if moment is not None:
-            moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+            moment = as_utc(moment)
     except (ValueError, OverflowError):
         moment = None
     if moment is None:

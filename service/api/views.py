@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from service.api.content import Body, Extracted
 from service.mail.recipients import recipients
+from service.moments import as_utc
 from service.store.models import Attachment, Message, PipelineRun, StepRun
 
 
@@ -15,8 +16,7 @@ def iso(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with a ``Z``; SQLite returns stored UTC datetimes without an offset."""
     if value is None:
         return None
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return as_utc(value).isoformat().replace("+00:00", "Z")
 
 
 def recipient(message: Message) -> str | None:

@@ -23,9 +23,10 @@ from service.mail.inbound import (
     parse_date,
 )
 from service.mime.headers import HeaderFields, header_fields, mime_headers, unfold
+from service.moments import parse_iso
 from service.providers.base import Delivery, InboundProvider
 from service.providers.forms import media_type
-from service.providers.json_reader import iso_datetime, objects, optional, require
+from service.providers.json_reader import objects, optional, require
 
 
 class ForwardEmail(InboundProvider):
@@ -207,7 +208,7 @@ def _arrival(session: dict[str, Any]) -> datetime | None:
 
 def _iso_date(text: str | None) -> datetime | None:
     """mailparser's ``date`` and ``session.arrivalDate`` are JSON (ISO 8601) dates."""
-    return (iso_datetime(text) or parse_date(text)) if text else None
+    return (parse_iso(text) or parse_date(text)) if text else None
 
 
 def _auth(data: dict[str, Any]) -> dict[str, str]:

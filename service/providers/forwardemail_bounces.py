@@ -22,10 +22,10 @@ from service.config import SourceConfig
 from service.errors import BadPayload
 from service.mail.bounce import BouncedRecipient, Kind, Reason
 from service.mail.bounce_rules import event_key, kind_for, parse_status, reason_for
+from service.moments import parse_iso_utc
 from service.providers.base import BounceProvider, Delivery, load_json_object
 from service.providers.forwardemail import verify_signature
 from service.providers.json_reader import optional, require
-from service.providers.sns import parse_iso
 from service.store.bounces import BounceEventCreate
 
 _DEFERRED = frozenset({"defer", "slowdown"})
@@ -92,7 +92,7 @@ class ForwardEmailBounces(BounceProvider):
                 delivery,
                 key,
                 bounced,
-                parse_iso(bounced_at),
+                parse_iso_utc(bounced_at),
                 original_message_id=_message_id(headers),
                 forwarded_candidates=_candidates(headers),
                 raw=data,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any, TypeVar, overload
 
 from service.errors import BadPayload
@@ -123,15 +122,3 @@ def header_pairs(pairs: Any, where: str) -> list[tuple[str, str]]:
     ):
         raise BadPayload(f"field '{where}' must be a list of [name, value] string pairs", details={"field": where})
     return [(name, value) for name, value in pairs]
-
-
-def iso_datetime(text: str | None) -> datetime | None:
-    """An ISO 8601 date (JSON's convention) as an aware datetime, naive ones taken as UTC;
-    ``None`` when absent or not ISO 8601."""
-    if not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -21,9 +21,9 @@ from service.mail.bounce_rules import (
     provider_key,
     reason_for,
 )
+from service.moments import parse_iso_utc
 from service.providers.base import BounceProvider, Delivery, load_json_object
 from service.providers.json_reader import optional, require
-from service.providers.sns import parse_iso
 from service.store.bounces import BounceEventCreate
 
 # Type -> (kind, reason); reason None = read it from Details (the remote MTA's text).
@@ -85,7 +85,7 @@ class PostmarkBounces(BounceProvider):
             # "unknown user, mailbox not found" by Postmark's own description; a Details text
             # that says otherwise (a 5.7.1 block) is not about the address.
             kind = kind_for(reason, status, code, permanent=True) if status else "hard"
-        ref, when = provider_key(record_type, str(event_id)), parse_iso(optional(data, "BouncedAt", str))
+        ref, when = provider_key(record_type, str(event_id)), parse_iso_utc(optional(data, "BouncedAt", str))
         bounced = BouncedRecipient(email, status, code, details or optional(data, "Description", str), kind, reason)
         # ``MessageID`` is Postmark's id for the sent message, not its RFC 5322 Message-ID, which
         # Postmark does not send (only inside the optional raw ``Content`` dump).

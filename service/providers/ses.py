@@ -28,8 +28,9 @@ from service.mail.bounce_rules import (
     provider_key,
     reason_for,
 )
+from service.moments import parse_iso_utc
 from service.providers.base import BounceProvider, Delivery
-from service.providers.sns import SnsMessage, SnsProvider, decode_message, parse_iso
+from service.providers.sns import SnsMessage, SnsProvider, decode_message
 from service.store.bounces import BounceEventCreate
 
 # (bounceType, bounceSubType) -> (kind, reason) where SES says more than the DSN status does.
@@ -91,7 +92,9 @@ class _Context:
             recipient=address,
             kind=kind,
             reason=reason,
-            occurred_at=parse_iso(when if isinstance(when, str) else None) or self.envelope.timestamp or self.received,
+            occurred_at=parse_iso_utc(when if isinstance(when, str) else None)
+            or self.envelope.timestamp
+            or self.received,
             original_message_id=self.message_id,
             forwarded_candidates=tuple(filter(None, (*self.resent_ids, self.message_id))),
             raw=self.message,

@@ -22,9 +22,10 @@ from typing import Any
 from service.errors import BadPayload
 from service.mail.inbound import InboundEmail
 from service.mime.headers import header_fields, mime_headers_and_defects
+from service.moments import parse_iso_utc
 from service.providers.base import Delivery, Handshake, InboundProvider, ProviderServices
 from service.providers.json_reader import optional
-from service.providers.sns import SnsProvider, decode_message, parse_iso
+from service.providers.sns import SnsProvider, decode_message
 
 _VERDICTS = {"spf": "spfVerdict", "dkim": "dkimVerdict", "dmarc": "dmarcVerdict", "spam": "spamVerdict"}
 
@@ -69,7 +70,7 @@ class SesInbound(SnsProvider, InboundProvider):
                 self.delivery_key(event_id=ses_id or envelope.message_id),
                 provider_event_id=event_id,
                 raw_payload=_without_content(envelope.fields, message),
-                received_at=parse_iso(timestamp) or envelope.timestamp or delivery.received_at,
+                received_at=parse_iso_utc(timestamp) or envelope.timestamp or delivery.received_at,
                 envelope_from=source if isinstance(source, str) and source else None,
                 envelope_to=recipients,
                 headers=headers,

@@ -26,7 +26,7 @@ import binascii
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from service.config import SourceConfig
 from service.errors import BadPayload, Forbidden, Unauthorized, UpstreamUnavailable
+from service.moments import parse_iso_utc
 from service.outbound import OutboundBlocked
 from service.providers.base import (
     Delivery,
@@ -46,7 +47,7 @@ from service.providers.base import (
     ProviderServices,
     load_json_object,
 )
-from service.providers.json_reader import iso_datetime, optional, parse_json, require
+from service.providers.json_reader import optional, parse_json, require
 
 log = logging.getLogger("mailhook.providers.sns")
 
@@ -87,7 +88,7 @@ class SnsMessage:
 
     @property
     def timestamp(self) -> datetime | None:
-        return parse_iso(self.fields.get("Timestamp"))
+        return parse_iso_utc(self.fields.get("Timestamp"))
 
     def string_to_sign(self) -> bytes:
         keys = _SIGNED_KEYS[self.type]
@@ -95,12 +96,6 @@ class SnsMessage:
         # SNS signs UTF-8; a lone surrogate cannot be in a genuine message, so it only has to
         # encode somehow for the signature check to fail (401), not raise (500).
         return text.encode("utf-8", "surrogatepass")
-
-
-def parse_iso(text: str | None) -> datetime | None:
-    """SNS/SES timestamps (``2025-03-04T10:15:31.204Z``); ``None`` when absent or unreadable."""
-    parsed = iso_datetime(text)
-    return parsed.astimezone(UTC) if parsed else None
 
 
 def parse_sns(delivery: Delivery, defects: list[str] | None = None) -> SnsMessage:

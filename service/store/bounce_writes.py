@@ -26,8 +26,9 @@ from sqlmodel import Session, col
 from service.config import SuppressionConfig
 from service.mail.bounce import BounceReport
 from service.mail.bounce_rules import clip, normalise_recipient, provider_key
+from service.moments import as_utc
 from service.store.bounces import BounceEvent, BounceEventCreate
-from service.store.models import Message, PipelineRun, StepRun, as_utc, utcnow
+from service.store.models import Message, PipelineRun, StepRun, utcnow
 from service.store.suppressions import expiry, put_suppression
 
 #: ``forward_smtp`` writes ``Resent-Message-ID: <{message id}.{16 hex}@domain>`` (workers.effects.resend).

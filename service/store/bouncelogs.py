@@ -14,7 +14,8 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from service.store.models import aware, utcnow
+from service.moments import aware
+from service.store.models import utcnow
 
 
 class BounceLogCursor(SQLModel, table=True):

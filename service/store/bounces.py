@@ -13,7 +13,8 @@ from sqlalchemy import JSON, Column, Engine, UniqueConstraint, func, select
 from sqlmodel import Field, Session, SQLModel, col
 
 from service.mail.bounce import Kind, Reason
-from service.store.models import as_utc, utcnow
+from service.moments import as_utc
+from service.store.models import utcnow
 from service.store.paging import newest_first
 
 

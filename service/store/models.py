@@ -16,17 +16,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def aware(value: datetime) -> datetime:
-    """``value`` with its offset; a naive one is UTC (SQLite hands datetimes back without an
-    offset; they were stored in UTC)."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def as_utc(value: datetime) -> datetime:
-    """``value`` in UTC; a naive one already is."""
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def table_of(model: type[SQLModel]) -> Table:
     """The Core ``Table`` behind a table model (its ``__table__``), for Core statements and the fast
     insert paths. SQLModel sets ``__table__`` at class creation but does not declare it, so a type

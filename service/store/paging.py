@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import Mapped
 
-from service.store.models import as_utc
+from service.moments import as_utc
 
 S = TypeVar("S", bound=Select[Any])
 

@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, or_, select, update
 from sqlmodel import Field, SQLModel
 
-from service.store.models import aware, table_of, utcnow
+from service.moments import aware
+from service.store.models import table_of, utcnow
 from service.store.tokens import ApiToken, Scope
 
 #: A session unused this long is over (sign in again).

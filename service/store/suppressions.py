@@ -21,7 +21,8 @@ from sqlalchemy import Engine, delete, or_, select
 from sqlmodel import Field, Session, SQLModel, col
 
 from service.config import SuppressionConfig
-from service.store.models import aware, utcnow
+from service.moments import aware
+from service.store.models import utcnow
 from service.store.paging import newest_first
 
 #: ``kind`` of an entry made by hand rather than by a bounce.

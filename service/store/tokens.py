@@ -18,7 +18,8 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, Engine, or_, select, update
 from sqlmodel import Field, Session, SQLModel, col
 
-from service.store.models import aware, utcnow
+from service.moments import aware
+from service.store.models import utcnow
 
 PREFIX = "mh_"
 #: ``mh_`` + ``secrets.token_urlsafe(32)`` (43 characters of the URL-safe alphabet).

@@ -19,6 +19,7 @@ from service.api.keyset import page_of
 from service.api.messages import summaries
 from service.config import SourceConfig
 from service.handoff.queue import HEALTH_CHECK_INTERVAL_S, health_check_key
+from service.moments import aware
 from service.store.browse import Latest, latest_of_source, oldest_pending
 from service.store.models import MessageStatus
 from service.store.reads import MessageQuery, list_page, runs_of
@@ -114,8 +115,7 @@ async def webhook_url(request: Request) -> Response:
 
 def age(moment: datetime) -> str:
     """How long ago, roughly: ``42 s``, ``7 min``, ``3 h``, ``2 d``."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    seconds = max(0.0, (datetime.now(UTC) - aware).total_seconds())
+    seconds = max(0.0, (datetime.now(UTC) - aware(moment)).total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size:
             return f"{seconds // size:.0f} {unit}"

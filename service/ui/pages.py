@@ -9,13 +9,15 @@ own, much stricter policy.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
+
+from service.moments import as_utc
 
 PAGE_CSP = "; ".join(
     [
@@ -47,9 +49,7 @@ def _when(value: str | datetime | None) -> str:
     if value is None:
         return "-"
     moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return as_utc(moment).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _size(value: int | None) -> str:

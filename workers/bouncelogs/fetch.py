@@ -8,11 +8,12 @@ failures (5xx, network, a body that is not the documented JSON) are transient: b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 
+from service.moments import parse_iso_utc
 from service.outbound import OutboundBlocked
 from service.store.bounces import BounceEventCreate
 from workers.effects.http_target import retry_after
@@ -74,10 +75,4 @@ async def get_json(client: httpx.AsyncClient, url: str, **kwargs: Any) -> Any:
 def parse_time(text: Any) -> datetime | None:
     """``2020-01-25 12:19:09+0000`` (ImprovMX), ``2019-10-01 09:00:00`` (addy.io, no zone:
     taken as UTC [U]); ``None`` for anything else."""
-    if not isinstance(text, str) or not text.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parse_iso_utc(text.strip()) if isinstance(text, str) else None

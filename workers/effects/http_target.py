@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from service.moments import aware
 from service.outbound import OutboundBlocked
 from workers.steps.base import PermanentStepError, RetryableStepError, StepContext
 
@@ -55,6 +56,4 @@ def retry_after(response: httpx.Response) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return min(max(0.0, (when - datetime.now(UTC)).total_seconds()), MAX_RETRY_AFTER_S)
+    return min(max(0.0, (aware(when) - datetime.now(UTC)).total_seconds()), MAX_RETRY_AFTER_S)

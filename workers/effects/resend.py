@@ -13,11 +13,12 @@ the stored fields and attachment blobs (it cannot carry the original's DKIM sign
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
 
+from service.moments import aware
 from service.store.blobs import BlobStore
 from service.store.models import Attachment, Message
 
@@ -57,7 +58,7 @@ def mime_from_fields(message: Message, attachments: list[Attachment], blobs: Blo
             mime[header] = ", ".join(formataddr((_clean(a.get("name") or ""), _clean(a["address"]))) for a in addresses)
     if message.subject:
         mime["Subject"] = _clean(message.subject)
-    mime["Date"] = format_datetime(_aware(message.date or message.received_at))
+    mime["Date"] = format_datetime(aware(message.date or message.received_at))
     mime["Message-ID"] = _clean(message.message_id) if message.message_id else make_msgid(domain="mailhook.invalid")
     mime.set_content(message.text or "")
     if message.html:
@@ -65,11 +66,6 @@ def mime_from_fields(message: Message, attachments: list[Attachment], blobs: Blo
     for row in attachments:
         _attach(mime, row, blobs)
     return mime.as_bytes(policy=SMTP)
-
-
-def _aware(when: datetime) -> datetime:
-    """SQLite returns naive datetimes; they were stored in UTC."""
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _attach(mime: EmailMessage, row: Attachment, blobs: BlobStore) -> None:

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
+from service.moments import aware
 from service.store.messages import list_attachments
 from service.store.models import Attachment, Message
 from workers.steps.base import StepContext
@@ -39,7 +40,7 @@ def iso(value: datetime | None) -> str | None:
     """SQLite hands datetimes back naive; they were stored in UTC."""
     if value is None:
         return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    return aware(value).isoformat()
 
 
 def attachment_json(row: Attachment) -> dict[str, Any]:
