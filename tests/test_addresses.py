@@ -9,8 +9,6 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from typing import Any
 
 import httpx
@@ -30,7 +28,6 @@ from service.addresses.base import (
     ProviderRateLimited,
     ProvisionedAddress,
     read_pages,
-    retry_after_seconds,
 )
 from service.addresses.registry import ADDRESS_PROVIDERS
 from service.addresses.service import provider_for
@@ -240,20 +237,6 @@ async def test_429_without_retry_after_waits_the_default(
     fake.rate_limit_next(1, retry_after=None)
     assert await _provider(served, http, sleeps).list() == []
     assert sleeps == [AddressProvider.default_retry_after_s]
-
-
-@pytest.mark.parametrize(
-    ("value", "seconds"),
-    [("7", 7.0), ("0", 0.0), ("-3", 0.0), ("soon", None), ("", None), ("nan", None)],
-)
-def test_retry_after_delay_seconds(value: str, seconds: float | None) -> None:
-    assert retry_after_seconds({"retry-after": value} if value else {}) == seconds
-
-
-def test_retry_after_http_date() -> None:
-    later = datetime.now(UTC) + timedelta(seconds=30)
-    waited = retry_after_seconds({"retry-after": format_datetime(later, usegmt=True)})
-    assert waited is not None and 28 <= waited <= 30
 
 
 def _echoing_improvmx() -> Starlette:

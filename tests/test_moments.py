@@ -1,12 +1,13 @@
-"""The one rule for datetimes at the edges (``service.moments``): no offset means UTC."""
+"""Times read at the edges (``service.moments``): no offset means UTC; ``Retry-After`` read once."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from email.utils import format_datetime
 
 import pytest
 
-from service.moments import as_utc, aware, parse_iso, parse_iso_utc
+from service.moments import as_utc, aware, parse_iso, parse_iso_utc, retry_after_seconds
 
 PLUS_TWO = timezone(timedelta(hours=2))
 
@@ -36,3 +37,17 @@ def test_iso_times_parse_to_aware_datetimes_and_anything_else_to_none(
     in_utc = parse_iso_utc(text)
     assert parse_iso(text) == in_utc == expected
     assert in_utc is None or in_utc.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("7", 7.0), ("0", 0.0), ("-3", 0.0), ("soon", None), ("", None), ("nan", None)],
+)
+def test_retry_after_delay_seconds(value: str, seconds: float | None) -> None:
+    assert retry_after_seconds({"retry-after": value} if value else {}) == seconds
+
+
+def test_retry_after_http_date() -> None:
+    later = datetime.now(UTC) + timedelta(seconds=30)
+    waited = retry_after_seconds({"retry-after": format_datetime(later, usegmt=True)})
+    assert waited is not None and 28 <= waited <= 30

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import email.utils
-import math
 import secrets
 import string
 from abc import ABC, abstractmethod
@@ -23,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from service.addresses.account import AddressAccount
-from service.moments import aware, parse_iso
+from service.moments import parse_iso, retry_after_seconds
 
 Sleep = Callable[[float], Awaitable[None]]
 #: What ``deliver_to`` must be for a provider: our webhook URL, or an address reaching our SMTP ingress.
@@ -236,24 +234,6 @@ def generic_error_message(body: Any) -> str | None:
         parts = [generic_error_message(item) or str(item) for item in errors]
         return "; ".join(parts)
     return None
-
-
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """``Retry-After`` as seconds (RFC 9110: delay-seconds or an HTTP-date), None when absent or bad."""
-    value = headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = (aware(when) - datetime.now(UTC)).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return max(0.0, seconds)
 
 
 def random_local_part(length: int = 12) -> str:

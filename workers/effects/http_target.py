@@ -8,13 +8,11 @@ path (Slack) or query string, and step errors are stored and shown in the UI.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
-from service.moments import aware
+from service.moments import retry_after_seconds
 from service.outbound import OutboundBlocked
 from workers.steps.base import PermanentStepError, RetryableStepError, StepContext
 
@@ -47,13 +45,5 @@ def check_response(response: httpx.Response, *, target: str, retry_on: Collectio
 
 def retry_after(response: httpx.Response) -> float | None:
     """``Retry-After`` as delay-seconds or an HTTP-date (RFC 9110 §10.2.3), capped at an hour."""
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return min(float(value), MAX_RETRY_AFTER_S)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return min(max(0.0, (aware(when) - datetime.now(UTC)).total_seconds()), MAX_RETRY_AFTER_S)
+    seconds = retry_after_seconds(response.headers)
+    return None if seconds is None else min(seconds, MAX_RETRY_AFTER_S)
