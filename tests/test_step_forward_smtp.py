@@ -178,6 +178,20 @@ async def test_forward_smtp_skips_suppressed_recipients(deps: WorkerDeps, relay:
     assert handler.received[0].rcpt_tos == ["oncall@team.example"]
 
 
+async def test_a_recipient_written_in_angle_brackets_is_suppressed_too(
+    deps: WorkerDeps, relay: tuple[RelayHandler, int]
+) -> None:
+    """The list stores addresses bare; a ``to`` entry in brackets is the same mailbox."""
+    handler, port = relay
+    add_suppression(deps.engine, "archive@team.example", reason="mailbox closed")
+    output = await forward(port, to=["oncall@team.example", " <Archive@Team.example>"]).run(
+        step_context(deps, store_email(deps))
+    )
+    assert output["to"] == ["oncall@team.example"]
+    assert [skipped["address"] for skipped in output["suppressed"]] == ["archive@team.example"]
+    assert handler.received[0].rcpt_tos == ["oncall@team.example"]
+
+
 async def test_forward_smtp_all_suppressed_sends_nothing(deps: WorkerDeps, relay: tuple[RelayHandler, int]) -> None:
     handler, port = relay
     for address in TO:

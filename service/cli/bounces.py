@@ -12,7 +12,13 @@ from service.mail.bounce import KINDS
 from service.settings import Settings
 from service.store.bounces import BounceEvent, list_bounces
 from service.store.db import make_engine
-from service.store.suppressions import Suppressed, add_suppression, list_suppressions, remove_suppression
+from service.store.suppressions import (
+    Suppressed,
+    add_suppression,
+    list_suppressions,
+    normalise_address,
+    remove_suppression,
+)
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -107,6 +113,6 @@ def add_command(ctx: click.Context, address: str, reason: str, days: float | Non
 def remove_command(ctx: click.Context, address: str) -> None:
     """Stop suppressing ADDRESS."""
     if not remove_suppression(make_engine(_settings(ctx)), address):
-        click.echo(f"error: {address.strip().lower()} is not on the suppression list", err=True)
+        click.echo(f"error: {normalise_address(address)} is not on the suppression list", err=True)
         sys.exit(1)
-    click.echo(f"removed {address.strip().lower()}")
+    click.echo(f"removed {normalise_address(address)}")

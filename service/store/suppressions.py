@@ -69,6 +69,8 @@ class Suppressed:
 
 
 def normalise_address(address: str) -> str:
+    """How the list keys an address (trimmed, no angle brackets, lower-cased): every lookup and
+    every comparison with a lookup's answer goes through it."""
     return address.strip().strip("<>").strip().lower()
 
 
@@ -187,7 +189,7 @@ class SuppressionList(Protocol):
     """What the forwarding steps need from the suppression list (``WorkerDeps.suppressions``)."""
 
     async def lookup(self, addresses: list[str]) -> dict[str, Suppressed]:
-        """The entries in force for ``addresses``, keyed by lower-cased address."""
+        """The entries in force for ``addresses``, keyed by ``normalise_address``."""
 
 
 class StoreSuppressionList:
@@ -197,5 +199,5 @@ class StoreSuppressionList:
         self._engine = engine
 
     async def lookup(self, addresses: list[str]) -> dict[str, Suppressed]:
-        """The entries in force for ``addresses``, keyed by lower-cased address."""
+        """The entries in force for ``addresses``, keyed by ``normalise_address``."""
         return await asyncio.to_thread(active_suppressions, self._engine, addresses)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.store.suppressions import SuppressionList
+from service.store.suppressions import SuppressionList, normalise_address
 from workers.steps.base import StepContext
 
 
@@ -19,5 +19,5 @@ async def split_suppressed(ctx: StepContext, recipients: list[str]) -> tuple[lis
     if suppressions is None or not recipients:
         return list(recipients), []
     found = await suppressions.lookup(recipients)
-    keep = [r for r in recipients if r.strip().lower() not in found]
+    keep = [r for r in recipients if normalise_address(r) not in found]
     return keep, [entry.as_dict() for entry in sorted(found.values(), key=lambda e: e.address)]
